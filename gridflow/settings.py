@@ -1,0 +1,112 @@
+"""One frozen settings object, read from the environment, with defaults that work on localhost.
+
+Every process (worker, projector, CLI, tests) builds its clients from a ``Settings``;
+nothing else reads ``GRIDFLOW_*`` variables.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+ENV_PREFIX = "GRIDFLOW_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = "gridflow"
+    partitions: int = 4
+    replication_factor: int = 1
+    # ClickHouse: store is "chdb" (embedded, default) or "server"
+    store: str = "chdb"
+    clickhouse_host: str = "127.0.0.1"
+    clickhouse_port: int = 9000
+    clickhouse_http_port: int = 8123
+    clickhouse_database: str = "gridflow"
+    clickhouse_user: str = "default"
+    clickhouse_password: str = ""
+    chdb_path: str = ".gridflow/chdb"
+    # local stack
+    stack_dir: str = ".gridflow/stack"
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    # worker
+    worker_web_port: int = 6066
+    worker_id: str = "worker-1"
+    clock: str = "wall"  # "wall" (production) or "event" (watermarks: simulation, replay)
+    scan_interval_seconds: float = 5.0
+    policy_path: str = ""  # empty: the policy shipped with the events package
+    org_path: str = ""  # empty: the org tree published on the org topic / demo city
+    # projector
+    projector_group: str = "gridflow-projector"
+    projector_batch_size: int = 5000
+    projector_batch_seconds: float = 1.0
+    projector_metrics_port: int = 9464
+
+    @property
+    def topics(self) -> "Topics":
+        return Topics(self.topic_prefix)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            kind = type(f.default)
+            try:
+                values[f.name] = kind(raw)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{ENV_PREFIX}{f.name.upper()}: expected {kind.__name__}, got {raw!r}"
+                ) from exc
+        values.update(overrides)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    def check(self) -> None:
+        if self.store not in ("chdb", "server"):
+            raise ValueError(f"store: expected 'chdb' or 'server', got {self.store!r}")
+        if self.clock not in ("wall", "event"):
+            raise ValueError(f"clock: expected 'wall' or 'event', got {self.clock!r}")
+        if self.partitions < 1:
+            raise ValueError(f"partitions: expected >= 1, got {self.partitions}")
+
+    @property
+    def stack_path(self) -> Path:
+        return Path(self.stack_dir).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic names, all derived from one prefix so test runs can use their own."""
+
+    prefix: str
+
+    @property
+    def intake(self) -> str:  # raw msgpack from upstream apps
+        return f"{self.prefix}.matters.intake"
+
+    @property
+    def matters(self) -> str:  # validated, deduplicated, keyed by matter id
+        return f"{self.prefix}.matters.accepted"
+
+    @property
+    def events(self) -> str:  # the event log: source of truth
+        return f"{self.prefix}.matters.events"
+
+    @property
+    def deadletter(self) -> str:
+        return f"{self.prefix}.matters.deadletter"
+
+    @property
+    def org(self) -> str:  # compacted: one record per org unit
+        return f"{self.prefix}.org.units"
