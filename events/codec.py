@@ -1,0 +1,72 @@
+"""The msgpack codec: the only module that imports msgpack.
+
+An event on the wire is a msgpack map ``{id, matter, type, v, at, producer, data}``.
+Decoding validates and upcasts; bytes that are not a record raise ``DecodeError``,
+records that break the contract raise ``ValidationError`` naming the field.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from events.errors import DecodeError
+from events.orgtree import OrgUnit
+from events.types import Event
+from events.validation import Upcaster, from_wire, to_wire
+
+# (type, from_version) -> function turning that version's data map into the next version's.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcaster(type_name: str, from_version: int):
+    """Register ``fn(data) -> data`` lifting ``type_name`` data from ``from_version`` to the next."""
+
+    def wrap(fn: Upcaster) -> Upcaster:
+        UPCASTERS[(type_name, from_version)] = fn
+        return fn
+
+    return wrap
+
+
+def pack(value: Any) -> bytes:
+    return msgpack.packb(value, use_bin_type=True)
+
+
+def unpack(data: bytes) -> Any:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(f"expected bytes, got {type(data).__name__}")
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=True)
+    except (msgpack.UnpackException, ValueError, TypeError) as exc:
+        raise DecodeError(f"not a msgpack record: {exc}") from exc
+
+
+def encode(event: Event) -> bytes:
+    return pack(to_wire(event))
+
+
+def decode(data: bytes, upcasters: dict[tuple[str, int], Upcaster] | None = None) -> Event:
+    return from_wire(unpack(data), UPCASTERS if upcasters is None else upcasters)
+
+
+def encode_org_unit(unit: OrgUnit) -> bytes:
+    return pack(unit.to_record())
+
+
+def decode_org_unit(data: bytes) -> OrgUnit:
+    return OrgUnit.from_record(unpack(data))
+
+
+def encode_deadletter(*, reason: str, original: bytes, topic: str, partition: int, offset: int,
+                      stage: str, at: int, event_id: str | None = None) -> bytes:
+    """A dead letter: why, where from, and the original bytes untouched."""
+    return pack({"reason": reason, "stage": stage, "topic": topic, "partition": partition,
+                 "offset": offset, "at": at, "event_id": event_id, "original": bytes(original)})
+
+
+def decode_deadletter(data: bytes) -> dict[str, Any]:
+    record = unpack(data)
+    if not isinstance(record, dict) or "original" not in record:
+        raise DecodeError("not a dead-letter record")
+    return record

@@ -1,0 +1,138 @@
+"""The six-level org tree as data: units with an id, a level, a parent and a name.
+
+Loaded from CSV (``unit_id,level,parent_id,name``) or JSON lines; each unit is one record
+on the compacted org topic, keyed by its id.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from events.errors import OrgTreeError, ValidationError
+from events.levels import Level
+
+
+@dataclass(frozen=True)
+class OrgUnit:
+    unit_id: str
+    level: Level
+    parent_id: str | None
+    name: str
+
+    def to_record(self) -> dict:
+        return {"unit": self.unit_id, "level": self.level.label, "parent": self.parent_id,
+                "name": self.name, "v": 1}
+
+    @classmethod
+    def from_record(cls, record: object) -> "OrgUnit":
+        if not isinstance(record, dict):
+            raise ValidationError("org unit", "a map with unit, level, parent, name", record)
+        unit_id = record.get("unit")
+        if not isinstance(unit_id, str) or not unit_id:
+            raise ValidationError("unit", "a non-empty unit id", unit_id)
+        try:
+            level = Level.parse(record.get("level"))
+        except (KeyError, ValueError):
+            raise ValidationError("level", "one of city, district, street, community, grid, compound",
+                                  record.get("level")) from None
+        parent = record.get("parent") or None
+        if parent is not None and not isinstance(parent, str):
+            raise ValidationError("parent", "a unit id or null", parent)
+        name = record.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValidationError("name", "a non-empty name", name)
+        return cls(unit_id, level, parent, name)
+
+
+class OrgTree:
+    """An immutable, checked tree: every parent exists and sits exactly one level up."""
+
+    def __init__(self, units: Iterable[OrgUnit]) -> None:
+        self._units: dict[str, OrgUnit] = {}
+        self._children: dict[str, list[str]] = {}
+        for unit in units:
+            if unit.unit_id in self._units:
+                raise OrgTreeError(f"unit {unit.unit_id!r} defined twice")
+            self._units[unit.unit_id] = unit
+        for unit in self._units.values():
+            if unit.parent_id is None:
+                if unit.level != Level.CITY:
+                    raise OrgTreeError(f"unit {unit.unit_id!r} ({unit.level.label}) has no parent")
+                continue
+            parent = self._units.get(unit.parent_id)
+            if parent is None:
+                raise OrgTreeError(f"unit {unit.unit_id!r}: parent {unit.parent_id!r} is not in the tree")
+            if parent.level != unit.level - 1:
+                raise OrgTreeError(f"unit {unit.unit_id!r} ({unit.level.label}): parent {parent.unit_id!r} "
+                                   f"is a {parent.level.label}, expected a {Level(unit.level - 1).label}")
+            self._children.setdefault(parent.unit_id, []).append(unit.unit_id)
+
+    def __len__(self) -> int:
+        return len(self._units)
+
+    def __iter__(self) -> Iterator[OrgUnit]:
+        return iter(self._units.values())
+
+    def __contains__(self, unit_id: object) -> bool:
+        return unit_id in self._units
+
+    def get(self, unit_id: str) -> OrgUnit:
+        try:
+            return self._units[unit_id]
+        except KeyError:
+            raise OrgTreeError(f"unknown org unit {unit_id!r}") from None
+
+    def parent(self, unit_id: str) -> OrgUnit | None:
+        parent_id = self.get(unit_id).parent_id
+        return self._units[parent_id] if parent_id else None
+
+    def children(self, unit_id: str) -> list[OrgUnit]:
+        return [self._units[c] for c in self._children.get(unit_id, ())]
+
+    def ancestors(self, unit_id: str) -> list[OrgUnit]:
+        """The unit itself and every unit above it, nearest first."""
+        chain, unit = [], self.get(unit_id)
+        while unit is not None:
+            chain.append(unit)
+            unit = self._units.get(unit.parent_id) if unit.parent_id else None
+        return chain
+
+    def ancestor_at(self, unit_id: str, level: Level) -> OrgUnit:
+        """The unit's ancestor at ``level``; the unit itself if it already sits at or above it."""
+        for unit in self.ancestors(unit_id):
+            if unit.level <= level:
+                return unit
+        raise OrgTreeError(f"unit {unit_id!r} has no ancestor at {level.label}")
+
+    def path(self, unit_id: str) -> dict[Level, str]:
+        """Ancestor id at every level from the city down to the unit."""
+        return {u.level: u.unit_id for u in self.ancestors(unit_id)}
+
+
+def load(path: str | Path) -> OrgTree:
+    """Load a tree from ``.csv`` (header unit_id,level,parent_id,name) or ``.jsonl``."""
+    path = Path(path)
+    with path.open(encoding="utf-8") as fh:
+        if path.suffix == ".csv":
+            rows = [{"unit": r["unit_id"], "level": r["level"], "parent": r["parent_id"], "name": r["name"]}
+                    for r in csv.DictReader(fh)]
+        else:
+            rows = [json.loads(line) for line in fh if line.strip()]
+    units = []
+    for number, row in enumerate(rows, start=2 if path.suffix == ".csv" else 1):
+        try:
+            units.append(OrgUnit.from_record(row))
+        except ValidationError as exc:
+            raise OrgTreeError(f"{path}:{number}: {exc}") from None
+    return OrgTree(units)
+
+
+def dump_csv(tree: Iterable[OrgUnit], path: str | Path) -> None:
+    with Path(path).open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["unit_id", "level", "parent_id", "name"])
+        for u in tree:
+            writer.writerow([u.unit_id, u.level.label, u.parent_id or "", u.name])

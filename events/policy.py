@@ -1,0 +1,167 @@
+"""Routing and SLA policy: a versioned, validated YAML file.
+
+- ``categories``: each category's kind and entry level per priority (the lowest level that
+  handles it: "小事不出网格、大事不出社区").
+- ``sla``: rules with optional ``level``, ``category``, ``priority``; the most specific
+  matching rule wins: the one naming the most of level, category, priority; on a tie, a
+  priority beats a category, which beats a level (urgent is urgent everywhere). A rule
+  naming none is the default. Durations: ``30m``, ``8h``, ``2d`` (natural) or ``3wd``
+  (working days on the official calendar).
+- ``warn_at``: shares of the resolve time at which a warning is emitted.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from events.calendar import NATURAL, WORKING
+from events.errors import PolicyError
+from events.levels import LEVEL_NAMES, Level
+from events.types import KINDS, PRIORITIES
+
+DEFAULT_PATH = Path(__file__).with_name("policy.yaml")
+_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d|wd)\s*$")
+_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "wd": 86_400_000}
+
+
+@dataclass(frozen=True)
+class Span:
+    amount_ms: int
+    basis: str  # natural | working
+    text: str
+
+    @classmethod
+    def parse(cls, where: str, text: Any) -> "Span":
+        match = _SPAN.match(str(text))
+        if not match:
+            raise PolicyError(f"{where}: expected a duration like 30m, 8h, 2d or 3wd, got {text!r}")
+        amount, unit = float(match.group(1)), match.group(2)
+        if amount <= 0:
+            raise PolicyError(f"{where}: expected a positive duration, got {text!r}")
+        return cls(int(amount * _UNIT_MS[unit]), WORKING if unit == "wd" else NATURAL, str(text).strip())
+
+
+@dataclass(frozen=True)
+class Sla:
+    accept: Span
+    resolve: Span
+    warn_at: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    kind: str
+    entry: dict[str, Level]  # priority -> entry level
+
+
+class Policy:
+    def __init__(self, version: str, categories: dict[str, Category], rules: list[dict], warn_at: tuple[float, ...]):
+        self.version = version
+        self.categories = categories
+        self._rules = rules
+        self.warn_at = warn_at
+
+    def category(self, name: str) -> Category:
+        try:
+            return self.categories[name]
+        except KeyError:
+            raise PolicyError(f"category: expected one of {', '.join(sorted(self.categories))}, got {name!r}") from None
+
+    def entry_level(self, category: str, priority: str) -> Level:
+        return self.category(category).entry[priority]
+
+    def sla(self, level: Level, category: str, priority: str) -> Sla:
+        key = {"level": level.label, "category": category, "priority": priority}
+        best, best_rank = None, -1
+        for rule in self._rules:
+            if all(rule.get(k) in (None, v) for k, v in key.items()):
+                named = [k in rule for k in ("level", "category", "priority")]
+                rank = 10 * sum(named) + named[0] + 2 * named[1] + 4 * named[2]
+                if rank > best_rank:
+                    best, best_rank = rule, rank
+        if best is None:  # unreachable: load() insists on a default rule
+            raise PolicyError(f"no SLA rule for {key}")
+        return Sla(best["accept"], best["resolve"], tuple(best.get("warn_at", self.warn_at)))
+
+
+def load(path: str | Path | None = None) -> Policy:
+    path = Path(path) if path else DEFAULT_PATH
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"{path}: cannot read the policy: {exc}") from None
+    return parse(raw, str(path))
+
+
+def parse(raw: Any, source: str = "policy") -> Policy:
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{source}: expected a map with version, categories, sla")
+    version = raw.get("version")
+    if not isinstance(version, (str, int, float)) or not str(version).strip():
+        raise PolicyError(f"{source}: version: expected a non-empty version string, got {version!r}")
+    warn_at = _warn(f"{source}: warn_at", raw.get("warn_at", [0.5, 0.8]))
+    categories = {}
+    cats = raw.get("categories")
+    if not isinstance(cats, dict) or not cats:
+        raise PolicyError(f"{source}: categories: expected a non-empty map")
+    for name, body in cats.items():
+        where = f"{source}: categories.{name}"
+        if not isinstance(body, dict):
+            raise PolicyError(f"{where}: expected a map with kind and entry")
+        if body.get("kind") not in KINDS:
+            raise PolicyError(f"{where}.kind: expected one of {', '.join(KINDS)}, got {body.get('kind')!r}")
+        entry = body.get("entry")
+        if isinstance(entry, str):
+            entry = {p: entry for p in PRIORITIES}
+        if not isinstance(entry, dict) or set(entry) != set(PRIORITIES):
+            raise PolicyError(f"{where}.entry: expected a level, or a level for each of {', '.join(PRIORITIES)}")
+        categories[name] = Category(name, body["kind"], {p: _level(f"{where}.entry.{p}", lv) for p, lv in entry.items()})
+    rules = []
+    sla = raw.get("sla")
+    if not isinstance(sla, list) or not sla:
+        raise PolicyError(f"{source}: sla: expected a list of rules")
+    for i, body in enumerate(sla):
+        where = f"{source}: sla[{i}]"
+        if not isinstance(body, dict):
+            raise PolicyError(f"{where}: expected a map")
+        unknown = set(body) - {"level", "category", "priority", "accept", "resolve", "warn_at"}
+        if unknown:
+            raise PolicyError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        rule: dict[str, Any] = {}
+        if "level" in body:
+            rule["level"] = _level(f"{where}.level", body["level"]).label
+        if "category" in body:
+            if body["category"] not in categories:
+                raise PolicyError(f"{where}.category: expected a declared category, got {body['category']!r}")
+            rule["category"] = body["category"]
+        if "priority" in body:
+            if body["priority"] not in PRIORITIES:
+                raise PolicyError(f"{where}.priority: expected one of {', '.join(PRIORITIES)}, got {body['priority']!r}")
+            rule["priority"] = body["priority"]
+        for key in ("accept", "resolve"):
+            if key not in body:
+                raise PolicyError(f"{where}.{key}: required")
+            rule[key] = Span.parse(f"{where}.{key}", body[key])
+        if "warn_at" in body:
+            rule["warn_at"] = _warn(f"{where}.warn_at", body["warn_at"])
+        rules.append(rule)
+    if not any(set(r) <= {"accept", "resolve", "warn_at"} for r in rules):
+        raise PolicyError(f"{source}: sla: expected a default rule (no level, category or priority)")
+    return Policy(str(version), categories, rules, warn_at)
+
+
+def _level(where: str, value: Any) -> Level:
+    if value not in LEVEL_NAMES:
+        raise PolicyError(f"{where}: expected one of {', '.join(LEVEL_NAMES)}, got {value!r}")
+    return Level.parse(value)
+
+
+def _warn(where: str, value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and 0 < v < 1 for v in value):
+        raise PolicyError(f"{where}: expected a list of shares between 0 and 1, got {value!r}")
+    return tuple(sorted(float(v) for v in value))

@@ -1,0 +1,301 @@
+"""The event types of a matter's life: frozen, typed, versioned records named in the past tense.
+
+Every event carries the envelope (``event_id``, ``matter_id``, ``occurred_at`` in UTC
+milliseconds since the epoch, ``producer``) plus its own payload fields. Each payload field
+is declared with ``spec(...)``; validation, the JSON Schema and the docs are all derived
+from these declarations, so they cannot drift apart.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from events.levels import LEVEL_NAMES
+
+KINDS = ("incident", "request")
+PRIORITIES = ("low", "normal", "urgent")
+CHANNELS = ("app", "hotline", "patrol", "wechat", "mailbox", "visit")
+SATISFACTION = ("satisfied", "basically_satisfied", "unsatisfied")
+CANCEL_REASONS = ("invalid", "duplicate", "withdrawn")
+WHISTLE_REASONS = ("needs_help", "beyond_authority")
+ESCALATION_REASONS = ("breach", "whistle", "authority")
+DEADLINES = ("accept", "resolve")
+SLA_REASONS = ("arrived", "resumed", "reopened")
+
+TEXT_MAX = 2000
+ID_MAX = 128
+
+
+def spec(kind: type, *, doc: str, choices: tuple[str, ...] | None = None,
+         optional: bool = False, max_len: int = ID_MAX, item: type | None = None) -> Any:
+    """Declare a payload field. ``optional`` fields default to None."""
+    meta = {"kind": kind, "doc": doc, "choices": choices, "optional": optional,
+            "max_len": max_len, "item": item}
+    if optional:
+        return field(default=None, metadata=meta)
+    return field(metadata=meta)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Envelope shared by every event."""
+
+    event_id: str
+    matter_id: str
+    occurred_at: int  # UTC, milliseconds since the Unix epoch
+    producer: str
+
+    TYPE: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+    DERIVED: ClassVar[bool] = False  # emitted by the pipeline, never accepted from upstream
+    INTERNAL: ClassVar[bool] = False  # travels between workers, never written to the log
+    EXAMPLE: ClassVar[dict] = {}
+
+    @property
+    def occurred(self) -> datetime:
+        return datetime.fromtimestamp(self.occurred_at / 1000, tz=timezone.utc)
+
+    def payload(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in payload_fields(type(self))}
+
+    def replace(self, **changes: Any) -> "Event":
+        return dataclasses.replace(self, **changes)
+
+
+ENVELOPE = ("event_id", "matter_id", "occurred_at", "producer")
+REGISTRY: dict[str, type[Event]] = {}
+
+
+def payload_fields(cls: type[Event]) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if f.name not in ENVELOPE]
+
+
+def event(type_name: str, *, version: int = 1, derived: bool = False,
+          internal: bool = False, example: dict | None = None):
+    """Register a frozen event class under its wire type name."""
+
+    def wrap(cls):
+        cls = dataclass(frozen=True, kw_only=True)(cls)
+        cls.TYPE, cls.VERSION, cls.DERIVED, cls.INTERNAL = type_name, version, derived, internal
+        cls.EXAMPLE = example or {}
+        if type_name in REGISTRY:
+            raise TypeError(f"event type {type_name!r} registered twice")
+        REGISTRY[type_name] = cls
+        return cls
+
+    return wrap
+
+
+def ms(dt: datetime) -> int:
+    """A timezone-aware datetime as UTC epoch milliseconds."""
+    if dt.tzinfo is None:
+        raise ValueError("occurred_at: expected a timezone-aware datetime, got a naive one")
+    return int(dt.timestamp() * 1000)
+
+
+# --- reported by upstream apps ------------------------------------------------------------
+
+
+@event("reported", example={"kind": "incident", "category": "elder_fraud", "priority": "urgent",
+                            "channel": "patrol", "place": "u-beijiang-c03",
+                            "reporter": "r-7f3a9c", "text": "Crowd of elderly people sold fake health products"})
+class MatterReported(Event):
+    """A resident, grid worker or building head reports an incident or orders a service."""
+
+    kind: str = spec(str, choices=KINDS, doc="incident (a problem to fix) or request (a service ordered)")
+    category: str = spec(str, doc="category from the routing policy, e.g. sanitation, elderly_care")
+    priority: str = spec(str, choices=PRIORITIES, doc="how urgent the matter is")
+    channel: str = spec(str, choices=CHANNELS, doc="how it reached the pipeline")
+    place: str = spec(str, doc="org unit id where it happened, usually a compound or grid")
+    reporter: str = spec(str, doc="pseudonymous reporter id (never a name or phone number)")
+    text: str = spec(str, max_len=TEXT_MAX, doc="free-text description; stays in the log, never in ClickHouse")
+
+
+@event("accepted", example={"unit": "u-beijiang-g02", "handler": "h-grid-0211"})
+class MatterAccepted(Event):
+    """The unit currently holding the matter takes responsibility for it (受理)."""
+
+    unit: str = spec(str, doc="org unit id that accepted")
+    handler: str = spec(str, doc="pseudonymous id of the person who accepted")
+
+
+@event("dispatched", example={"unit": "u-beijiang-g02", "handler": "h-pm-0042"})
+class MatterDispatched(Event):
+    """The holding unit assigns the matter to a handler or to a unit (派单)."""
+
+    unit: str = spec(str, optional=True, doc="org unit or co-building unit id it was sent to")
+    handler: str = spec(str, optional=True, doc="pseudonymous id of the handler it was sent to")
+
+
+@event("claimed", example={"handler": "h-pm-0042", "unit": "cb-telecom-sanshui"})
+class MatterClaimed(Event):
+    """A handler, party member or co-building unit takes the order (接单)."""
+
+    handler: str = spec(str, doc="pseudonymous id of the handler who claimed it")
+    unit: str = spec(str, optional=True, doc="co-building unit the handler acts for")
+
+
+@event("suspended", example={"reason": "waiting for the gas company's survey"})
+class MatterSuspended(Event):
+    """The clock stops (挂起); deadlines move by the paused time on resume."""
+
+    reason: str = spec(str, max_len=TEXT_MAX, doc="why the matter is paused")
+
+
+@event("resumed", example={})
+class MatterResumed(Event):
+    """The clock runs again (解挂)."""
+
+
+@event("resolved", example={"unit": "u-beijiang-g02", "handler": "h-grid-0211", "level": "grid"})
+class MatterResolved(Event):
+    """The matter is handled (办结). ``level`` is the level holding the matter when it was resolved."""
+
+    unit: str = spec(str, doc="org unit id whose handler resolved it")
+    handler: str = spec(str, doc="pseudonymous id of who resolved it")
+    level: str = spec(str, choices=LEVEL_NAMES, optional=True,
+                      doc="level holding the matter; upstream may omit it, the event log always has it")
+
+
+@event("verified", example={"verifier": "h-comm-0007"})
+class MatterVerified(Event):
+    """The resolution is checked and accepted (核查通过); the matter is closed (结案)."""
+
+    verifier: str = spec(str, doc="pseudonymous id of the verifier")
+
+
+@event("verification_failed", example={"verifier": "h-comm-0007", "reason": "rubbish still piled at gate 3"})
+class VerificationFailed(Event):
+    """The resolution is rejected (核查不通过): rework at the level that resolved it."""
+
+    verifier: str = spec(str, doc="pseudonymous id of the verifier")
+    reason: str = spec(str, max_len=TEXT_MAX, doc="what was not done")
+
+
+@event("feedback", example={"contacted": True, "solved": True, "satisfaction": "basically_satisfied"})
+class FeedbackGiven(Event):
+    """The resident's return visit answers (回访): contacted? solved? satisfied?"""
+
+    contacted: bool = spec(bool, doc="the resident was contacted (响应)")
+    solved: bool = spec(bool, doc="the resident says the problem is solved (解决)")
+    satisfaction: str = spec(str, choices=SATISFACTION, doc="satisfied / basically satisfied / unsatisfied (满意)")
+
+
+@event("reopened", example={"reason": "resident unsatisfied: leak is back"})
+class MatterReopened(Event):
+    """A resolved matter comes back; the clock restarts at the level that resolved it."""
+
+    reason: str = spec(str, max_len=TEXT_MAX, doc="why it was reopened")
+
+
+@event("cancelled", example={"reason": "duplicate", "duplicate_of": "m-2026-000187"})
+class MatterCancelled(Event):
+    """The matter is withdrawn, invalid, or a duplicate of another matter."""
+
+    reason: str = spec(str, choices=CANCEL_REASONS, doc="why it was cancelled")
+    duplicate_of: str = spec(str, optional=True, doc="matter id it duplicates; required when reason is duplicate")
+
+
+@event("escalation_requested", example={"handler": "h-grid-0211", "reason": "beyond_authority",
+                                        "note": "illegal extension needs urban management"})
+class EscalationRequested(Event):
+    """A handler blows the whistle (吹哨): the level asks the level above to take over."""
+
+    handler: str = spec(str, doc="pseudonymous id of who asked")
+    reason: str = spec(str, choices=WHISTLE_REASONS, doc="needs help, or beyond this level's authority")
+    note: str = spec(str, optional=True, max_len=TEXT_MAX, doc="free text")
+
+
+# --- derived by the pipeline (ids computed from their cause) ------------------------------
+
+
+@event("routed", derived=True, example={"place": "u-beijiang-c03", "unit": "u-beijiang-g02",
+                                        "level": "grid", "policy_version": "2026.1"})
+class MatterRouted(Event):
+    """The entry unit chosen from the reported place, the category and the priority."""
+
+    place: str = spec(str, doc="reported place")
+    unit: str = spec(str, doc="entry unit: the place's ancestor at the entry level")
+    level: str = spec(str, choices=LEVEL_NAMES, doc="entry level")
+    policy_version: str = spec(str, doc="routing policy version used")
+
+
+@event("sla_started", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
+                                             "reason": "arrived", "accept_by": 1767234600000,
+                                             "resolve_by": 1767400200000,
+                                             "warn_at": [1767317400000, 1767367080000],
+                                             "policy_version": "2026.1"})
+class SlaStarted(Event):
+    """Deadlines at a level, computed from the arrival time there. Re-issued on resume and reopen."""
+
+    unit: str = spec(str, doc="unit holding the matter")
+    level: str = spec(str, choices=LEVEL_NAMES, doc="its level")
+    cycle: int = spec(int, doc="arrival number: 1 at routing, +1 per escalation or reopening")
+    reason: str = spec(str, choices=SLA_REASONS, doc="why the deadlines were (re)computed")
+    accept_by: int = spec(int, doc="accept deadline, UTC epoch ms")
+    resolve_by: int = spec(int, doc="resolve deadline, UTC epoch ms")
+    warn_at: list = spec(list, item=int, doc="warning instants before resolve_by, UTC epoch ms")
+    policy_version: str = spec(str, doc="SLA policy version used")
+
+
+@event("sla_warning", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
+                                             "threshold": 0.8, "due_at": 1767400200000})
+class SlaWarning(Event):
+    """A share of the resolve time has elapsed (预警)."""
+
+    unit: str = spec(str, doc="unit holding the matter")
+    level: str = spec(str, choices=LEVEL_NAMES, doc="its level")
+    cycle: int = spec(int, doc="arrival number")
+    threshold: float = spec(float, doc="share of the resolve time elapsed, e.g. 0.8")
+    due_at: int = spec(int, doc="the resolve deadline warned about, UTC epoch ms")
+
+
+@event("sla_breached", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
+                                              "deadline": "resolve", "due_at": 1767400200000})
+class SlaBreached(Event):
+    """A level missed its accept or resolve deadline (超时)."""
+
+    unit: str = spec(str, doc="unit that missed it")
+    level: str = spec(str, choices=LEVEL_NAMES, doc="its level")
+    cycle: int = spec(int, doc="arrival number")
+    deadline: str = spec(str, choices=DEADLINES, doc="which deadline")
+    due_at: int = spec(int, doc="the deadline, UTC epoch ms")
+
+
+@event("escalated", derived=True, example={"from_unit": "u-beijiang-g02", "from_level": "grid",
+                                           "to_unit": "u-beijiang", "to_level": "community",
+                                           "reason": "breach", "cycle": 2})
+class MatterEscalated(Event):
+    """The matter moves from a unit to its parent unit, one level up (上报)."""
+
+    from_unit: str = spec(str, doc="unit that hands it over")
+    from_level: str = spec(str, choices=LEVEL_NAMES, doc="its level")
+    to_unit: str = spec(str, doc="parent unit that takes it")
+    to_level: str = spec(str, choices=LEVEL_NAMES, doc="its level")
+    reason: str = spec(str, choices=ESCALATION_REASONS, doc="deadline breach, whistle, or beyond authority")
+    cycle: int = spec(int, doc="arrival number at the new level")
+
+
+# --- clock and internal proposals ---------------------------------------------------------
+
+
+@event("watermark", example={})
+class Watermark(Event):
+    """Event time has reached ``occurred_at`` for this producer: drives timers in simulation and replay.
+
+    ``matter_id`` names the clock source (e.g. the simulator run); it is not a matter."""
+
+
+@event("deadline_reached", internal=True, example={"cycle": 1, "deadline": "resolve", "due_at": 1767400200000})
+class DeadlineReached(Event):
+    """The SLA scanner's proposal to the owning agent; never written to the event log."""
+
+    cycle: int = spec(int, doc="arrival number the scanner saw")
+    deadline: str = spec(str, choices=DEADLINES + ("warning",), doc="which timer fired")
+    due_at: int = spec(int, doc="the instant that passed, UTC epoch ms")
+
+
+UPSTREAM_TYPES = tuple(t for t, c in REGISTRY.items() if not c.DERIVED and not c.INTERNAL)
+DERIVED_TYPES = tuple(t for t, c in REGISTRY.items() if c.DERIVED)

@@ -1,0 +1,128 @@
+"""Turn a wire map into a typed event, checking every field. Errors name the field,
+what was expected and what came (``data.priority: expected one of low, normal, urgent, got 'high'``)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from events.errors import ValidationError
+from events.types import ENVELOPE, REGISTRY, Event, payload_fields
+
+WIRE_ENVELOPE = {"id": "event_id", "matter": "matter_id", "at": "occurred_at", "producer": "producer"}
+# 2000-01-01 .. 2100-01-01: catches seconds-instead-of-milliseconds and garbage
+AT_MIN, AT_MAX = 946_684_800_000, 4_102_444_800_000
+
+Upcaster = Callable[[dict], dict]
+
+
+def check_str(name: str, value: Any, *, max_len: int, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(name, "a string", value)
+    if not value.strip() and not allow_empty:
+        raise ValidationError(name, "a non-empty string", value)
+    if len(value) > max_len:
+        raise ValidationError(name, f"at most {max_len} characters", f"{len(value)} characters")
+    return value
+
+
+def check_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(name, "an integer", value)
+    return value
+
+
+def check_millis(name: str, value: Any) -> int:
+    check_int(name, value)
+    if not AT_MIN <= value < AT_MAX:
+        raise ValidationError(name, "UTC epoch milliseconds between 2000 and 2100", value)
+    return value
+
+
+def check_field(name: str, f, value: Any) -> Any:
+    meta = f.metadata
+    kind = meta["kind"]
+    if value is None:
+        if meta["optional"]:
+            return None
+        raise ValidationError(name, f"a {kind.__name__} (required)", value)
+    if kind is str:
+        check_str(name, value, max_len=meta["max_len"], allow_empty=meta["max_len"] > 128)
+        if meta["choices"] and value not in meta["choices"]:
+            raise ValidationError(name, "one of " + ", ".join(meta["choices"]), value)
+    elif kind is bool:
+        if not isinstance(value, bool):
+            raise ValidationError(name, "true or false", value)
+    elif kind is int:
+        if f.name.endswith(("_at", "_by")):
+            check_millis(name, value)
+        else:
+            check_int(name, value)
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValidationError(name, "a finite number", value)
+        value = float(value)
+    elif kind is list:
+        if not isinstance(value, (list, tuple)):
+            raise ValidationError(name, f"a list of {meta['item'].__name__}", value)
+        value = [check_millis(f"{name}[{i}]", v) for i, v in enumerate(value)]
+    return value
+
+
+def from_wire(record: Any, upcasters: dict[tuple[str, int], Upcaster] | None = None) -> Event:
+    """Validate a decoded wire map and build the typed event, upcasting older versions."""
+    if not isinstance(record, dict):
+        raise ValidationError("record", "a map with id, matter, type, v, at, producer, data", type(record).__name__)
+    type_name = record.get("type")
+    if type_name not in REGISTRY:
+        raise ValidationError("type", "one of " + ", ".join(sorted(REGISTRY)), type_name)
+    cls = REGISTRY[type_name]
+    version = check_int("v", record.get("v"))
+    if not 1 <= version <= cls.VERSION:
+        raise ValidationError("v", f"a version of {type_name!r} between 1 and {cls.VERSION}", version)
+    data = record.get("data", {})
+    if not isinstance(data, dict):
+        raise ValidationError("data", "a map", data)
+    while version < cls.VERSION:
+        step = (upcasters or {}).get((type_name, version))
+        if step is None:
+            raise ValidationError("v", f"a version with an upcaster to {cls.VERSION}", version)
+        data, version = step(dict(data)), version + 1
+    values: dict[str, Any] = {}
+    for wire, attr in WIRE_ENVELOPE.items():
+        if attr == "occurred_at":
+            values[attr] = check_millis(wire, record.get(wire))
+        else:
+            values[attr] = check_str(wire, record.get(wire), max_len=128)
+    known = set()
+    for f in payload_fields(cls):
+        known.add(f.name)
+        values[f.name] = check_field(f"data.{f.name}", f, data.get(f.name))
+    extra = sorted(set(data) - known)
+    if extra:
+        raise ValidationError(f"data.{extra[0]}", f"only the fields of {type_name!r}", "an unknown field")
+    check_rules(cls, values)
+    return cls(**values)
+
+
+def check_rules(cls: type[Event], values: dict[str, Any]) -> None:
+    """Rules that span fields."""
+    if cls.TYPE == "cancelled" and values["reason"] == "duplicate" and not values["duplicate_of"]:
+        raise ValidationError("data.duplicate_of", "the matter id it duplicates (reason is duplicate)", None)
+    if cls.TYPE == "dispatched" and not (values["unit"] or values["handler"]):
+        raise ValidationError("data.unit", "a unit or a handler to dispatch to", None)
+
+
+def to_wire(event: Event) -> dict[str, Any]:
+    """The wire map of an event (what the codec packs and what JSON-lines files hold)."""
+    record = {"id": event.event_id, "matter": event.matter_id, "type": event.TYPE,
+              "v": event.VERSION, "at": event.occurred_at, "producer": event.producer}
+    record["data"] = {k: v for k, v in event.payload().items() if v is not None}
+    return record
+
+
+def validate(event: Event) -> Event:
+    """Re-check an event built in Python (the SDK's path): same rules as the wire."""
+    return from_wire(to_wire(event))
+
+
+assert set(WIRE_ENVELOPE.values()) == set(ENVELOPE)
