@@ -1,0 +1,61 @@
+"""``gridflow stack up|down|status``: the local Kafka + ClickHouse stack, no Docker."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from gridflow.settings import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["up", "down", "status"], help="start, stop or show the stack")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from deploy.stack import ServiceFailed, Stack, StackError, format_status
+
+    stack = Stack(settings)
+    t0 = time.monotonic()
+    try:
+        if args.action == "status":
+            rows = stack.status()
+            print(format_status(rows))
+            print(f"stack dir: {stack.dir}")
+            return 0 if all(r.state != "starting" for r in rows) else 1
+        if args.action == "up":
+            outcomes = stack.up()
+        else:
+            outcomes = stack.down()
+    except ServiceFailed as exc:
+        print(f"gridflow stack {args.action}: {exc}", file=sys.stderr)
+        print(exc.log_tail(), file=sys.stderr)
+        return 1
+    except StackError as exc:
+        print(f"gridflow stack {args.action}: {exc}", file=sys.stderr)
+        return 1
+
+    for o in outcomes:
+        pid = f"pid {o.pid}, " if o.pid else ""
+        took = f" in {o.seconds:.1f}s" if o.action in ("started", "stopped", "killed") else ""
+        print(f"{o.service}: {o.action}{took} ({pid}{o.address})")
+    elapsed = time.monotonic() - t0
+    if args.action == "up":
+        quiet = all(o.action == "already running" for o in outcomes)
+        print("stack already up: nothing to do" if quiet else f"stack up in {elapsed:.1f}s (stack dir {stack.dir})")
+        _warn_if_clients_look_elsewhere(settings)
+    else:
+        quiet = all(o.action == "not running" for o in outcomes)
+        print("stack already down: nothing to do" if quiet else f"stack down in {elapsed:.1f}s")
+    return 0
+
+
+def _warn_if_clients_look_elsewhere(settings: Settings) -> None:
+    # The stack listens on GRIDFLOW_KAFKA_PORT, clients dial GRIDFLOW_KAFKA_BOOTSTRAP: say so when they differ.
+    stack_address = f"127.0.0.1:{settings.kafka_port}"
+    if stack_address not in settings.kafka_bootstrap.replace("localhost", "127.0.0.1").split(","):
+        print(
+            f"note: clients use GRIDFLOW_KAFKA_BOOTSTRAP={settings.kafka_bootstrap}, "
+            f"but this stack's broker is {stack_address}",
+            file=sys.stderr,
+        )
