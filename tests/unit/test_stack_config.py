@@ -1,0 +1,120 @@
+"""The pure parts of the local stack: generated configuration, topic specs, the status
+table, and the pid-file rules (with a `sleep` standing in for a server)."""
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from deploy.clickhouse_server import render_config, render_users
+from deploy.kafka_broker import format_properties, new_cluster_id, server_properties
+from deploy.process import running_pid, start_detached, stop, wait_until
+from deploy.service import render
+from deploy.stack import ServiceStatus, Stack, format_status
+from deploy.topics import topic_specs
+from gridflow.settings import Settings
+
+SETTINGS = Settings.from_env({}, kafka_port=19092, kafka_controller_port=19093,
+                             clickhouse_port=19000, clickhouse_http_port=18123, topic_prefix="t")
+
+
+def test_the_broker_listens_on_loopback_at_the_configured_ports(tmp_path):
+    props = server_properties(SETTINGS, tmp_path / "data")
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:19092"
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:19093"
+    assert props["process.roles"] == "broker,controller"
+    assert props["log.dirs"] == str(tmp_path / "data")
+
+
+def test_the_single_broker_needs_no_replicas_and_creates_no_topics_by_itself(tmp_path):
+    props = server_properties(SETTINGS, tmp_path)
+    for key in ("offsets.topic.replication.factor", "transaction.state.log.replication.factor",
+                "transaction.state.log.min.isr"):
+        assert props[key] == "1"
+    assert props["group.initial.rebalance.delay.ms"] == "0"
+    assert props["auto.create.topics.enable"] == "false"
+
+
+def test_properties_are_written_one_per_line():
+    text = format_properties({"a.b": "1", "c": "x,y"})
+    assert text.splitlines()[1:] == ["a.b=1", "c=x,y"]
+
+
+def test_a_cluster_id_is_a_base64_uuid():
+    assert len(new_cluster_id()) == 22 and new_cluster_id() != new_cluster_id()
+
+
+def test_render_fills_placeholders_and_refuses_missing_ones():
+    assert render("a={{ x }} b={{y}}", {"x": 1, "y": "z"}) == "a=1 b=z"
+    with pytest.raises(KeyError, match="y"):
+        render("{{x}} {{y}}", {"x": 1})
+
+
+def test_the_clickhouse_config_keeps_everything_under_the_stack_dir_on_loopback(tmp_path):
+    root = ET.fromstring(render_config(SETTINGS, tmp_path))
+    assert [e.text for e in root.findall("listen_host")] == ["127.0.0.1"]
+    assert root.findtext("tcp_port") == "19000" and root.findtext("http_port") == "18123"
+    for tag in ("path", "tmp_path", "user_files_path", "format_schema_path", "users_config", "logger/log",
+                "logger/errorlog"):
+        assert Path(root.findtext(tag)).is_relative_to(tmp_path), tag
+    assert int(root.findtext("mark_cache_size")) <= 1 << 30
+
+
+def test_the_analyst_is_read_only_and_every_user_is_local():
+    root = ET.fromstring(render_users(SETTINGS))
+    assert root.findtext("users/analyst/profile") == "readonly"
+    assert root.findtext("profiles/readonly/readonly") == "1"
+    assert root.findtext("users/default/profile") == "default"
+    for user in root.find("users"):
+        assert {ip.text for ip in user.findall("networks/ip")} == {"127.0.0.1", "::1"}, user.tag
+
+
+def test_the_default_password_is_escaped_into_users_xml():
+    root = ET.fromstring(render_users(SETTINGS.with_(clickhouse_password="a<b&c")))
+    assert root.findtext("users/default/password") == "a<b&c"
+
+
+def test_topics_have_the_configured_partitions_and_the_log_is_kept_forever():
+    specs = {s.name: s for s in topic_specs(SETTINGS.with_(partitions=6))}
+    topics = SETTINGS.topics
+    for name in (topics.intake, topics.matters, topics.events, topics.deadletter):
+        assert specs[name].partitions == 6
+    assert specs[topics.events].configs["retention.ms"] == "-1"
+    assert specs[topics.org].configs == {"cleanup.policy": "compact"}
+
+
+def test_the_status_table_lines_up():
+    table = format_status([ServiceStatus("kafka", "running", 12, "127.0.0.1:9092"),
+                           ServiceStatus("chdb", "available (26.1)", None, "embedded")])
+    header, kafka, chdb = table.splitlines()
+    assert header.split() == ["SERVICE", "STATE", "PID", "ADDRESS"]
+    assert kafka.index("12") == header.index("PID") and chdb.split()[-1] == "embedded"
+
+
+def test_a_stack_that_never_started_stops_as_a_no_op(tmp_path):
+    stack = Stack(SETTINGS.with_(stack_dir=str(tmp_path)))
+    assert [o.action for o in stack.down()] == ["not running", "not running"]
+
+
+def test_a_detached_process_is_found_by_its_pid_file_and_stopped(tmp_path):
+    pid_file, marker = tmp_path / "x.pid", f"import time; time.sleep(60)  # {tmp_path}"
+    proc = start_detached([sys.executable, "-c", marker], pid_file=pid_file, log_file=tmp_path / "x.log",
+                          cwd=tmp_path)
+    assert running_pid(pid_file, str(tmp_path)) == proc.pid
+    assert running_pid(pid_file, "some other service") is None  # a recycled pid is not ours
+    assert stop(proc.pid, timeout=10) is True
+    proc.wait(timeout=5)
+    assert running_pid(pid_file, str(tmp_path)) is None
+
+
+def test_a_process_that_ignores_sigterm_is_killed(tmp_path):
+    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('IGNORING'); time.sleep(60)"
+    log = tmp_path / "x.log"
+    proc = start_detached([sys.executable, "-u", "-c", code], pid_file=tmp_path / "x.pid", log_file=log, cwd=tmp_path)
+    # SIGTERM must arrive after the handler is installed
+    assert wait_until(lambda: "IGNORING" in log.read_text().splitlines(), timeout=10, interval=0.01) is None
+    assert stop(proc.pid, timeout=0.5) is False
+    assert running_pid(tmp_path / "x.pid", "IGNORING") is None
