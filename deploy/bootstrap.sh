@@ -32,7 +32,11 @@ install() {
         $sudo apt-get install -y -q "${need_apt[@]}"
         [ "$guard" = 0 ] || $sudo rm -f /usr/sbin/policy-rc.d
     fi
-    if ! python -c "import gridflow, faust, chdb, pytest" 2>/dev/null || [ -n "${GRIDFLOW_REINSTALL:-}" ]; then
+    # Installed, and installed from this checkout (not from another clone on the machine)?
+    local here="$PWD"
+    if ! (cd / && python -c "import os, sys, gridflow, faust, chdb, pytest
+sys.exit(os.path.dirname(os.path.dirname(os.path.abspath(gridflow.__file__))) != sys.argv[1])" "$here") 2>/dev/null \
+        || [ -n "${GRIDFLOW_REINSTALL:-}" ]; then
         echo "== installing gridflow (pip install -e '.[dev,embedded,rocksdb]')"
         python -m pip install -q -e '.[dev,embedded,rocksdb]'
     fi
