@@ -8,7 +8,22 @@ import time
 from gridflow.settings import Settings
 
 
+HELP = """\
+Runs an Apache Kafka broker (KRaft, broker + controller in one process) and a ClickHouse
+server as background processes on 127.0.0.1, with their config, data, pid and log files
+under GRIDFLOW_STACK_DIR (default .gridflow/stack). Ports: GRIDFLOW_KAFKA_PORT (9092),
+GRIDFLOW_KAFKA_CONTROLLER_PORT (9093), GRIDFLOW_CLICKHOUSE_PORT (9000),
+GRIDFLOW_CLICKHOUSE_HTTP_PORT (8123). `up` and `down` are idempotent; data survives `down`.
+
+The broker does not auto-create topics: run `gridflow topics` after `up`.
+ClickHouse users: `default` (the pipeline) and `analyst` (read-only), loopback only.
+Needs java (17+), mvn (the broker jars are fetched once from Maven Central) and
+Debian's clickhouse-server package."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = HELP
     parser.add_argument("action", choices=["up", "down", "status"], help="start, stop or show the stack")
 
 

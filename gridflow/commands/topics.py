@@ -17,8 +17,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from kafka.errors import KafkaError
 
+    from deploy.kafka_broker import kafka_ready
+    from deploy.process import wait_until
     from deploy.topics import TopicsError, ensure_topics, topic_specs
 
+    if wait_until(lambda: kafka_ready(settings.kafka_bootstrap), timeout=10, interval=0.5):
+        print(f"gridflow topics: no Kafka broker answers at {settings.kafka_bootstrap} "
+              "(GRIDFLOW_KAFKA_BOOTSTRAP); is the stack up? `gridflow stack up`", file=sys.stderr)
+        return 1
     try:
         report = ensure_topics(settings)
     except TopicsError as exc:
