@@ -1,0 +1,267 @@
+"""docker-compose.yml is valid for a compose tool and agrees with the code: the environment
+is Settings fields, the commands are gridflow subcommands, the ports are the Settings
+defaults and Prometheus' targets, the images are pinned, and the mounted files exist."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+import xml.etree.ElementTree as ET
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gridflow.cli import COMMANDS
+from gridflow.settings import ENV_PREFIX, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
+IMAGE_SOURCE = "/opt/gridflow"  # WORKDIR of the Dockerfile's COPY steps
+GRIDFLOW_SERVICES = ("init", "worker", "projector")
+DEFAULTS = Settings()
+
+
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def services() -> dict:
+    return compose()["services"]
+
+
+def interpolate(value: str) -> str:
+    """Compose's ${VAR:-default} with nothing set: the default."""
+    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", str(value))
+
+
+def env(service: str) -> dict[str, str]:
+    return {k: interpolate(v) for k, v in (services()[service].get("environment") or {}).items()}
+
+
+def published(service: str) -> dict[int, str]:
+    """container port -> 'host_ip:host_port' for the service's published ports."""
+    out = {}
+    for spec in services()[service].get("ports", []):
+        host_ip, host_port, container = str(spec).split(":")
+        out[int(container.split("/")[0])] = f"{host_ip}:{host_port}"
+    return out
+
+
+def prometheus_ports(config: str) -> dict[str, set[int]]:
+    doc = yaml.safe_load((ROOT / "deploy" / "prometheus" / config).read_text())
+    ports: dict[str, set[int]] = {}
+    for job in doc["scrape_configs"]:
+        found = ports.setdefault(job["job_name"], set())
+        for sd in job.get("dns_sd_configs", []):
+            found.add(int(sd["port"]))
+        for sc in job.get("static_configs", []):
+            found.update(int(t.rsplit(":", 1)[1]) for t in sc["targets"])
+    return ports
+
+
+def repo_path(source: str) -> Path:
+    assert source.startswith("./"), f"bind mount {source} should be relative to the repository"
+    return ROOT / source[2:]
+
+
+# --- the compose tool --------------------------------------------------------------------
+
+def test_the_compose_tool_accepts_the_file():
+    exe = shutil.which("docker-compose")
+    assert exe, "docker-compose not found: install Debian's docker-compose package (.ci/run does)"
+    result = subprocess.run([exe, "-f", str(COMPOSE_FILE), "config", "--quiet"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_compose_tool_sees_every_service():
+    exe = shutil.which("docker-compose")
+    assert exe, "docker-compose not found"
+    result = subprocess.run([exe, "-f", str(COMPOSE_FILE), "config", "--services"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) == {"kafka", "clickhouse", "init", "worker", "projector",
+                                          "prometheus", "grafana"}
+
+
+# --- agreement with the code ---------------------------------------------------------------
+
+def test_every_gridflow_variable_is_a_settings_field_and_parses():
+    names = {ENV_PREFIX + f.name.upper() for f in fields(Settings)}
+    for name, service in services().items():
+        gridflow_env = {k: v for k, v in env(name).items() if k.startswith(ENV_PREFIX)}
+        unknown = sorted(set(gridflow_env) - names)
+        assert not unknown, f"{name}: {unknown} are not gridflow.settings.Settings fields"
+        if gridflow_env:
+            Settings.from_env(gridflow_env)  # raises on a value of the wrong type or out of range
+
+
+def test_gridflow_services_run_real_gridflow_subcommands():
+    for name in ("worker", "projector"):
+        command = services()[name]["command"]
+        assert command[0] == "gridflow" and command[1] in COMMANDS, f"{name}: {command}"
+    assert services()["worker"]["command"][1] == "worker"
+    assert services()["projector"]["command"][1] == "project"
+
+
+def test_the_init_script_exists_and_runs_topics_then_migrate():
+    command = services()["init"]["command"]
+    assert command[0].startswith(IMAGE_SOURCE + "/")
+    script = ROOT / command[0][len(IMAGE_SOURCE) + 1:]
+    assert script.is_file(), f"{script} missing"
+    assert script.stat().st_mode & 0o111, f"{script} is not executable"
+    subcommands = re.findall(r"^\s*gridflow\s+(\w+)", script.read_text(), re.M)
+    assert subcommands == ["topics", "migrate"]
+    assert set(subcommands) <= set(COMMANDS)
+
+
+def test_the_dockerfile_installs_every_package_and_copies_to_the_image_source():
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^FROM python:3\.11-slim\S*$", text, re.M)
+    assert re.search(rf"^WORKDIR {IMAGE_SOURCE}$", text, re.M)
+    assert "pip install ." in text
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
+    for package in packages:
+        assert re.search(rf"^COPY {package} {package}$", text, re.M), f"Dockerfile does not copy {package}/"
+
+
+def test_the_gridflow_image_is_built_here_and_tagged_with_the_package_version():
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    for name in GRIDFLOW_SERVICES:
+        service = services()[name]
+        assert service["image"] == f"gridflow:{version}", name
+        assert (ROOT / service["build"]["context"] / service["build"]["dockerfile"]).resolve() == DOCKERFILE
+
+
+def test_images_are_pinned():
+    for name, service in services().items():
+        image = service["image"]
+        repo, _, tag = image.rpartition(":")
+        assert repo and tag and tag != "latest" and "/" not in tag, f"{name}: {image} is not pinned"
+        assert re.match(r"v?\d+\.\d+", tag), f"{name}: {image} should name a release"
+
+
+def test_kafka_image_matches_the_local_stack_version():
+    pom = (ROOT / "deploy" / "kafka" / "pom.xml").read_text()
+    version = re.search(r"<kafka.version>([^<]+)</kafka.version>", pom).group(1)
+    assert services()["kafka"]["image"] == f"apache/kafka:{version}"
+
+
+def test_kafka_runs_kraft_without_auto_created_topics_and_advertises_the_bootstrap():
+    kafka = env("kafka")
+    assert "ZOOKEEPER" not in " ".join(kafka)
+    assert set(kafka["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    advertised = {l.split("://")[1] for l in kafka["KAFKA_ADVERTISED_LISTENERS"].split(",")}
+    for name in GRIDFLOW_SERVICES:
+        assert env(name)["GRIDFLOW_KAFKA_BOOTSTRAP"] in advertised, name
+    # Host tools with the default Settings reach the published listener.
+    assert f"127.0.0.1:{DEFAULTS.kafka_port}" in advertised
+    assert published("kafka")[DEFAULTS.kafka_port] == f"127.0.0.1:{DEFAULTS.kafka_port}"
+
+
+def test_clickhouse_credentials_agree_between_server_and_pipeline():
+    server = env("clickhouse")
+    for name in GRIDFLOW_SERVICES:
+        pipeline = Settings.from_env({k: v for k, v in env(name).items() if k.startswith(ENV_PREFIX)})
+        assert pipeline.store == "server"
+        assert pipeline.clickhouse_host == "clickhouse"
+        assert pipeline.clickhouse_user == server["CLICKHOUSE_USER"]
+        assert pipeline.clickhouse_password == server["CLICKHOUSE_PASSWORD"]
+        assert pipeline.clickhouse_database == server["CLICKHOUSE_DB"]
+        assert (pipeline.clickhouse_port, pipeline.clickhouse_http_port) == (DEFAULTS.clickhouse_port,
+                                                                            DEFAULTS.clickhouse_http_port)
+    ports = published("clickhouse")
+    assert ports[DEFAULTS.clickhouse_port] == f"127.0.0.1:{DEFAULTS.clickhouse_port}"
+    assert ports[DEFAULTS.clickhouse_http_port] == f"127.0.0.1:{DEFAULTS.clickhouse_http_port}"
+
+
+def test_clickhouse_mounts_a_read_only_analyst_user():
+    mounts = [v for v in services()["clickhouse"]["volumes"] if "/etc/clickhouse-server/users.d/" in v]
+    assert mounts, "no users.d file mounted"
+    source = repo_path(mounts[0].split(":")[0])
+    root = ET.parse(source).getroot()
+    analyst = root.find("users/analyst")
+    assert analyst is not None, f"{source}: no analyst user"
+    profile = root.find(f"profiles/{analyst.findtext('profile')}")
+    assert profile is not None and profile.findtext("readonly") == "1"
+    assert analyst.find("password").get("from_env") in env("clickhouse")
+    assert [d.text for d in analyst.findall("allow_databases/database")] == [env("clickhouse")["CLICKHOUSE_DB"]]
+
+
+def test_metrics_ports_agree_with_settings_prometheus_and_health_checks():
+    compose_targets, local_targets = prometheus_ports("prometheus.yml"), prometheus_ports("prometheus.local.yml")
+    for service, job, variable, default in (
+        ("worker", "gridflow-worker", "GRIDFLOW_WORKER_WEB_PORT", DEFAULTS.worker_web_port),
+        ("projector", "gridflow-projector", "GRIDFLOW_PROJECTOR_METRICS_PORT", DEFAULTS.projector_metrics_port),
+    ):
+        port = int(env(service)[variable])
+        assert port == default, f"{service}: {variable}={port}, Settings default {default}"
+        assert compose_targets[job] == {port}, f"deploy/prometheus/prometheus.yml {job}"
+        assert local_targets[job] == {default}, f"deploy/prometheus/prometheus.local.yml {job}"
+        assert [int(p) for p in services()[service]["expose"]] == [port]
+        assert f":{port}/metrics" in " ".join(services()[service]["healthcheck"]["test"])
+        assert not services()[service].get("ports"), f"{service}: scraped inside the network, not published"
+    dns_names = {sd["names"][0] for job in yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+                 ["scrape_configs"] for sd in job.get("dns_sd_configs", [])}
+    assert dns_names <= set(services()), "a Prometheus DNS target is not a compose service"
+
+
+def test_published_ports_bind_loopback_only():
+    for name, service in services().items():
+        for spec in service.get("ports", []):
+            assert str(spec).startswith("127.0.0.1:"), f"{name}: {spec} is reachable from the network"
+
+
+def test_long_running_services_have_health_checks_and_init_gates_the_pipeline():
+    for name, service in services().items():
+        if name != "init":
+            assert service.get("healthcheck", {}).get("test"), f"{name}: no healthcheck"
+    assert services()["init"]["depends_on"] == {"kafka": {"condition": "service_healthy"},
+                                                "clickhouse": {"condition": "service_healthy"}}
+    for name in ("worker", "projector"):
+        assert services()[name]["depends_on"] == {"init": {"condition": "service_completed_successfully"}}
+
+
+def test_state_lives_in_named_volumes_and_bind_mounts_exist():
+    declared = set(compose()["volumes"])
+    used = set()
+    for name, service in services().items():
+        for spec in service.get("volumes", []):
+            source = spec.split(":")[0]
+            if source.startswith("."):
+                assert repo_path(source).exists(), f"{name}: {source} does not exist"
+            else:
+                used.add(source)
+    assert used == declared
+    for name in ("kafka", "clickhouse", "prometheus", "grafana"):
+        assert any(not v.startswith(".") for v in services()[name]["volumes"]), f"{name}: no named volume"
+
+
+def test_prometheus_loads_the_mounted_config():
+    service = services()["prometheus"]
+    mount = next(v for v in service["volumes"] if v.startswith("./deploy/prometheus:"))
+    target = mount.split(":")[1]
+    config = next(a.split("=", 1)[1] for a in service["command"] if a.startswith("--config.file="))
+    assert config.startswith(target + "/")
+    assert (ROOT / "deploy" / "prometheus" / config[len(target) + 1:]).is_file()
+
+
+def test_grafana_mounts_provisioning_and_the_dashboards_where_the_provider_looks():
+    service = services()["grafana"]
+    mounts = {v.split(":")[0]: v.split(":")[1] for v in service["volumes"]}
+    assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
+    provider = yaml.safe_load((ROOT / "deploy/grafana/provisioning/dashboards/gridflow.yml").read_text())
+    assert mounts["./deploy/grafana/dashboards"] == provider["providers"][0]["options"]["path"]
+    datasource = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
+    url = datasource["datasources"][0]["url"]
+    listen = next(a for a in services()["prometheus"]["command"] if a.startswith("--web.listen-address="))
+    assert url == f"http://prometheus:{listen.rsplit(':', 1)[1]}"
+    home = env("grafana")["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(mounts["./deploy/grafana/dashboards"] + "/")
+    assert (ROOT / "deploy/grafana/dashboards" / Path(home).name).is_file()
