@@ -120,3 +120,19 @@ def test_a_recording_rule_off_by_a_factor_fails_its_tests(tmp_path, name):
 def test_the_mutation_harness_passes_the_unmutated_rule(tmp_path, name):
     result = _mutated_run(tmp_path, name, lambda expr: expr)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_has_a_runbook_section_in_the_metrics_doc():
+    doc = (ROOT / "docs" / "metrics.md").read_text()
+    headings = {line[4:].strip().lower() for line in doc.splitlines() if line.startswith("### ")}
+    for rule in rules():
+        if "alert" in rule:
+            name = rule["alert"]
+            assert rule["annotations"]["runbook"] == f"docs/metrics.md#{name.lower()}", name
+            assert name.lower() in headings, f"docs/metrics.md has no '### {name}' section"
+
+
+def test_every_recording_rule_is_documented():
+    doc = (ROOT / "docs" / "metrics.md").read_text()
+    for name in RECORDS:
+        assert f"`{name}`" in doc, f"{name} is not in docs/metrics.md"
