@@ -29,7 +29,9 @@ ENVELOPE_COLUMNS = ("event_id", "matter_id", "type", "schema_version", "occurred
 SOURCE_COLUMNS = ("log_partition", "log_offset")
 PAYLOAD_COLUMNS = tuple(c for c in COLUMNS if c not in ENVELOPE_COLUMNS + SOURCE_COLUMNS)
 _NUMERIC = frozenset({"cycle", "due_at", "accept_by", "resolve_by", "threshold", "contacted", "solved"})
-DEFAULTS = {c: (0 if c in _NUMERIC else "") for c in PAYLOAD_COLUMNS}
+_FLOAT = frozenset({"threshold"})
+# One Python type per column: chdb's Python() table function refuses a column mixing int and float.
+DEFAULTS = {c: (0.0 if c in _FLOAT else 0 if c in _NUMERIC else "") for c in PAYLOAD_COLUMNS}
 
 
 def payload_columns(event: Event) -> dict[str, Any]:
@@ -42,6 +44,8 @@ def payload_columns(event: Event) -> dict[str, Any]:
             continue
         if isinstance(value, bool):
             value = int(value)
+        elif name in _FLOAT:
+            value = float(value)
         out[name] = value
     return out
 

@@ -27,7 +27,7 @@ SELECT
     argMaxIfMerge(holder_unit) AS holder_unit,
     minIfMerge(accepted_at) AS accepted_at,
     minIfMerge(first_resolved_at) AS first_resolved_at,
-    maxIfMerge(resolved_at) AS resolved_at,
+    argMaxIfMerge(resolved_at) AS resolved_at,
     argMaxIfMerge(resolved_level) AS resolved_level,
     argMaxIfMerge(resolved_unit) AS resolved_unit,
     maxIfMerge(verified_at) AS verified_at,

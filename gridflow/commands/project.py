@@ -1,0 +1,86 @@
+"""gridflow project: the projector, event log -> ClickHouse, until stopped (SIGTERM/Ctrl-C)."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--org", metavar="FILE", help="load an org tree file into the org dimension first")
+    parser.add_argument("--progress-seconds", type=float, default=10.0, help="print a progress line this often")
+    parser.add_argument("--until-idle", action="store_true",
+                        help="exit once the log is fully projected (for scripts and demos)")
+    parser.add_argument("--no-metrics", action="store_true", help="do not serve /metrics")
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+def open_store_waiting(settings, stopping):
+    """ClickHouse may come up after the projector: wait for it with capped backoff."""
+    from projections import metrics
+    from projections.errors import StoreError
+    from projections.migrate import migrate
+    from projections.sink import Backoff
+    from projections.store import open_store
+
+    for delay in Backoff().delays():
+        try:
+            store = open_store(settings)
+            migrate(store, log=log)
+            metrics.CLICKHOUSE_UP.set(1)
+            return store
+        except StoreError as exc:
+            metrics.CLICKHOUSE_UP.set(0)
+            log(f"projector: ClickHouse not ready ({exc}); retrying in {delay:.1f}s")
+            if stopping():
+                return None
+            time.sleep(delay)
+
+
+def run(args: argparse.Namespace, settings) -> int:
+    from kafka.errors import KafkaError
+
+    from projections import metrics
+    from projections.app import build_projector, load_org_file
+
+    stop = {"now": False, "projector": None}
+
+    def on_signal(signum, frame):
+        stop["now"] = True
+        if stop["projector"] is not None:
+            stop["projector"].stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if not args.no_metrics:
+        metrics.serve(settings.projector_metrics_port)
+    store = open_store_waiting(settings, lambda: stop["now"])
+    if store is None:
+        return 0
+    try:
+        if args.org:
+            load_org_file(store, args.org, log)
+        try:
+            projector = build_projector(settings, store, log=log, progress_seconds=args.progress_seconds)
+        except KafkaError as exc:
+            print(f"gridflow project: Kafka at {settings.kafka_bootstrap}: {exc}", file=sys.stderr)
+            return 1
+        stop["projector"] = projector
+        if stop["now"]:
+            projector.stop()
+        log(f"projector: {settings.topics.events} -> {store.kind} {store.database} "
+            f"(group {settings.projector_group}, batches of {settings.projector_batch_size} "
+            f"or {settings.projector_batch_seconds}s)")
+        totals = projector.run(until_idle=args.until_idle)
+        projector.consumer.close()
+        if projector.producer is not None:
+            projector.producer.close()
+        log(f"projector: stopped after {totals.events} events, {totals.written} written, "
+            f"{totals.deadletters} dead letters")
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,27 @@
+"""gridflow rebuild: replay the event log from offset zero into fresh tables and swap them in."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--org", metavar="FILE", help="load an org tree file into the rebuilt dimension")
+    parser.add_argument("--keep-old", action="store_true", help="keep the replaced tables in <database>_old")
+    parser.add_argument("--force", action="store_true", help="rebuild even if the projector group has members")
+
+
+def run(args: argparse.Namespace, settings) -> int:
+    from kafka.errors import KafkaError
+
+    from projections.errors import ProjectionError
+    from projections.rebuild import rebuild
+    from projections.store import open_store
+
+    try:
+        with open_store(settings) as store:
+            rebuild(settings, store, org_file=args.org, keep_old=args.keep_old, force=args.force,
+                    log=lambda line: print(line, flush=True))
+    except (ProjectionError, KafkaError, OSError) as exc:
+        print(f"gridflow rebuild: {exc}")
+        return 1
+    return 0

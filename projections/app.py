@@ -1,0 +1,56 @@
+"""Composition root of the projections: builds the store, Kafka clients, sink and projector
+from one ``Settings``."""
+from __future__ import annotations
+
+from typing import Callable
+
+from events import orgtree
+from projections import orgdim
+from projections.projector import Projector
+from projections.sink import Backoff, Sink
+from projections.store import Store, open_store
+
+
+def kafka_consumer(settings, *, group: str | None, client_id: str = "gridflow-projector"):
+    from kafka import KafkaConsumer
+
+    return KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group, client_id=client_id,
+                         enable_auto_commit=False, auto_offset_reset="earliest",
+                         max_poll_records=settings.projector_batch_size,
+                         # a long ClickHouse outage is waited out with paused polls, not here
+                         max_poll_interval_ms=300_000)
+
+
+def kafka_producer(settings):
+    from kafka import KafkaProducer
+
+    return KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5,
+                         client_id="gridflow-projector")
+
+
+def load_org_file(store: Store, path: str, log: Callable[[str], None] = print) -> int:
+    """Write the units of an org file (CSV or JSON lines) into the org dimension."""
+    tree = orgtree.load(path)
+    units = list(tree)
+    n = orgdim.write_units(store, units, {u.unit_id: u for u in units})
+    log(f"org: {n} units from {path} into {store.database}.org_units")
+    return n
+
+
+def build_projector(settings, store: Store, *, consumer=None, producer=None, log: Callable[[str], None] = print,
+                    progress_seconds: float = 10.0, backoff: Backoff | None = None) -> Projector:
+    """The live projector: consumer group ``settings.projector_group`` on the event log and the org topic."""
+    topics = settings.topics
+    if consumer is None:
+        consumer = kafka_consumer(settings, group=settings.projector_group)
+        consumer.subscribe([topics.events, topics.org])
+    if producer is None:
+        producer = kafka_producer(settings)
+    sink = Sink(store, backoff=backoff, log=log, known_units=orgdim.load_units(store))
+    return Projector(sink, consumer, events_topic=topics.events, org_topic=topics.org,
+                     deadletter_topic=topics.deadletter, producer=producer, group=settings.projector_group,
+                     batch_size=settings.projector_batch_size, batch_seconds=settings.projector_batch_seconds,
+                     progress_seconds=progress_seconds, log=log)
+
+
+__all__ = ["build_projector", "kafka_consumer", "kafka_producer", "load_org_file", "open_store"]
