@@ -13,6 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until-idle", action="store_true",
                         help="exit once the log is fully projected (for scripts and demos)")
     parser.add_argument("--no-metrics", action="store_true", help="do not serve /metrics")
+    parser.add_argument("--metrics-host", default="127.0.0.1",
+                        help="address /metrics listens on (0.0.0.0 inside a container, for Prometheus)")
 
 
 def log(line: str) -> None:
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace, settings) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     if not args.no_metrics:
-        metrics.serve(settings.projector_metrics_port)
+        metrics.serve(settings.projector_metrics_port, args.metrics_host)
     store = open_store_waiting(settings, lambda: stop["now"])
     if store is None:
         return 0
