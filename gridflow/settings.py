@@ -32,6 +32,8 @@ class Settings:
     stack_dir: str = ".gridflow/stack"
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
+    # where the worker's web server and the projector's metrics listen; containers set 0.0.0.0
+    listen_host: str = "127.0.0.1"
     # worker
     worker_web_port: int = 6066
     worker_id: str = "worker-1"

@@ -103,7 +103,8 @@ def test_a_detached_process_is_found_by_its_pid_file_and_stopped(tmp_path):
     pid_file, marker = tmp_path / "x.pid", f"import time; time.sleep(60)  # {tmp_path}"
     proc = start_detached([sys.executable, "-c", marker], pid_file=pid_file, log_file=tmp_path / "x.log",
                           cwd=tmp_path)
-    assert running_pid(pid_file, str(tmp_path)) == proc.pid
+    # the child's /proc cmdline shows the new program only once exec has finished there
+    assert wait_until(lambda: running_pid(pid_file, str(tmp_path)) == proc.pid, timeout=10, interval=0.01) is None
     assert running_pid(pid_file, "some other service") is None  # a recycled pid is not ours
     assert stop(proc.pid, timeout=10) is True
     proc.wait(timeout=5)
