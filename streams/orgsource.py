@@ -1,0 +1,66 @@
+"""Where the worker's org tree comes from: ``settings.org_path`` (CSV or JSON lines), or else
+the compacted org topic read from the beginning to its end once at start-up. A unit added
+later is seen by the next worker start."""
+from __future__ import annotations
+
+import logging
+import time
+
+from events import codec, orgtree
+from events.errors import EventError
+from events.orgtree import OrgTree, OrgUnit
+from gridflow.settings import Settings
+from streams.errors import NoOrgTree
+
+log = logging.getLogger(__name__)
+
+
+def load_org_tree(settings: Settings, timeout: float = 30.0) -> OrgTree:
+    if settings.org_path:
+        tree = orgtree.load(settings.org_path)
+        log.info("org tree: %d units from %s", len(tree), settings.org_path)
+        return tree
+    units = read_org_topic(settings, timeout)
+    if not units:
+        raise NoOrgTree(f"no org tree: GRIDFLOW_ORG_PATH is empty and topic {settings.topics.org} has no units "
+                        "(publish them with the SDK's publish_org, or point GRIDFLOW_ORG_PATH at a CSV)")
+    tree = OrgTree(units.values())
+    log.info("org tree: %d units from topic %s", len(tree), settings.topics.org)
+    return tree
+
+
+def read_org_topic(settings: Settings, timeout: float) -> dict[str, OrgUnit]:
+    """Every unit on the org topic, latest record per key; an empty value deletes the unit."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                             group_id=None, client_id=f"{settings.worker_id}-org")
+    try:
+        parts = consumer.partitions_for_topic(settings.topics.org) or set()
+        tps = [TopicPartition(settings.topics.org, p) for p in sorted(parts)]
+        if not tps:
+            return {}
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
+        units: dict[str, OrgUnit] = {}
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            if time.monotonic() > deadline:
+                raise NoOrgTree(f"reading {settings.topics.org} took longer than {timeout:.0f}s")
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    key = record.key.decode("utf-8") if record.key else ""
+                    if record.value is None:
+                        units.pop(key, None)
+                        continue
+                    try:
+                        unit = codec.decode_org_unit(record.value)
+                    except EventError as exc:
+                        log.warning("org topic %s[%d]@%d: skipped a bad unit record: %s",
+                                    record.topic, record.partition, record.offset, exc)
+                        continue
+                    units[unit.unit_id] = unit
+        return units
+    finally:
+        consumer.close()
