@@ -18,7 +18,9 @@ def kafka_consumer(settings, *, group: str | None, client_id: str = "gridflow-pr
                          enable_auto_commit=False, auto_offset_reset="earliest",
                          max_poll_records=settings.projector_batch_size,
                          # a long ClickHouse outage is waited out with paused polls, not here
-                         max_poll_interval_ms=300_000)
+                         max_poll_interval_ms=300_000,
+                         # a crashed projector's partitions move on after 10s, not the client's 45s
+                         session_timeout_ms=10_000, heartbeat_interval_ms=3_000)
 
 
 def kafka_producer(settings):

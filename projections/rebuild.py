@@ -42,8 +42,8 @@ def projector_active(settings) -> bool:
 
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="gridflow-rebuild")
     try:
-        groups = admin.describe_consumer_groups([settings.projector_group])
-        return any(g.members for g in groups if g.state not in ("Dead", "Empty"))
+        groups = admin.describe_groups([settings.projector_group])
+        return any(g.get("members") for g in groups.values() if g.get("group_state") not in ("Dead", "Empty"))
     finally:
         admin.close()
 
