@@ -12,7 +12,8 @@ pytestmark = pytest.mark.integration
 
 TABLES = {"events": "ReplacingMergeTree", "org_units": "ReplacingMergeTree", "matter_state": "AggregatingMergeTree",
           "matter_state_mv": "MaterializedView", "schema_migrations": "MergeTree", "event_log": "View",
-          "org": "View", "matter_facts": "View", "matters": "View"}
+          "org": "View", "matter_facts": "View", "matters": "View", "unit_monthly": "View",
+          "escalations_by_unit": "View"}
 
 
 def test_migrations_create_every_table_and_view(store):
@@ -41,7 +42,7 @@ def test_a_failing_statement_is_named_and_the_rest_is_not_recorded(store):
 
 
 def test_every_view_answers_on_an_empty_database(store):
-    for view in ("event_log", "org", "matter_facts", "matters"):
+    for view in ("event_log", "org", "matter_facts", "matters", "unit_monthly", "escalations_by_unit"):
         assert store.query(f"SELECT * FROM {store.table(view)}") == []
 
 

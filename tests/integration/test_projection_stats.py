@@ -49,6 +49,25 @@ def test_statistics_equal_the_reference_for_units_at_every_level_windows_categor
         assert_report_matches(compute(store, scope), expected(scope))
 
 
+def test_the_analyst_rollup_views_add_up_to_the_same_counts(store):
+    project_log(store)
+    for unit in ("c", "c-d1-s0", "c-d0-s0-k1-g0"):
+        want = expected(Scope(unit=unit))["total"]
+        got = store.query_dicts(f"SELECT sum(n_matters) AS matters, sum(n_resolved) AS resolved, "
+                                f"sum(n_resolved_grid) AS grid, sum(n_closed_on_time) AS on_time, "
+                                f"sum(n_reworked) AS reworked, sum(n_satisfied) AS satisfied, "
+                                f"sum(n_escalations) AS escalations FROM {store.table('unit_monthly')} "
+                                f"WHERE unit_id = %(u)s", {"u": unit})[0]
+        assert got == {"matters": want["matters"], "resolved": want["resolved"],
+                       "grid": want["resolved_by_level"]["grid"], "on_time": want["closed_on_time"],
+                       "reworked": want["reworked"], "satisfied": want["satisfied"],
+                       "escalations": want["escalations"]}, unit
+    from_grids = store.scalar(f"SELECT sum(n_escalations) FROM {store.table('escalations_by_unit')} "
+                              f"WHERE from_level = 'grid'")
+    assert from_grids == sum(1 for e in {e.event_id: e for e in LOG.events}.values()
+                             if e.TYPE == "escalated" and e.from_level == "grid")
+
+
 def test_replaying_the_log_twice_counts_nothing_twice(store):
     project_log(store)
     before = all_reports(store)
