@@ -10,7 +10,7 @@ from events import codec
 from events import policy as policy_module
 from events.orgtree import OrgUnit
 from events.policy import Policy
-from events.types import Event
+from events.types import Event, Watermark
 from gridflow.sdk.factory import EventFactory, When, check_upstream, new_id, now_ms
 from gridflow.settings import Settings
 
@@ -64,15 +64,36 @@ class Publisher:
         self.events = EventFactory(producer, policy=policy if check_categories else None,
                                    clock=clock, ids=ids, clock_id=clock_id)
         self._producer = kafka_producer or make_producer(bootstrap, producer, timeout=timeout, linger_ms=linger_ms)
+        self._partitions: list[int] | None = None
 
     # -- sending -----------------------------------------------------------------------------
 
     def publish(self, event: Event) -> Event:
-        """Validate one upstream event, send it keyed by its matter id, wait for the ack."""
+        """Validate one upstream event, send it keyed by its matter id, wait for the ack.
+        A watermark goes to every partition of the intake topic (see ``copies``)."""
         event = check_upstream(event)
-        future = self._send(self.topic, event.matter_id, codec.encode(event), event)
-        self._wait(future, event)
+        for future, copy in [(self._send(self.topic, c.matter_id, codec.encode(c), c, p), c)
+                             for p, c in self.copies(event)]:
+            self._wait(future, copy)
         return event
+
+    def copies(self, event: Event) -> list[tuple[int | None, Event]]:
+        """(partition, event) pairs to send: the event itself, partitioned by its key; or, for a
+        watermark, one copy per intake partition. The stream clock is the minimum over intake
+        partitions, so a watermark must follow the events before it on every partition; each
+        copy has its own id (``<id>.p<partition>``) so deduplication keeps them all."""
+        if not isinstance(event, Watermark):
+            return [(None, event)]
+        return [(p, event.replace(event_id=f"{event.event_id}.p{p}")) for p in self.partitions()]
+
+    def partitions(self) -> list[int]:
+        if self._partitions is None:
+            found = self._producer.partitions_for(self.topic)
+            if not found:
+                raise PublishError("topic has no partitions (does it exist? `gridflow topics` creates it)",
+                                   topic=self.topic)
+            self._partitions = sorted(found)
+        return self._partitions
 
     def batch(self, *, flush_every: int = 20_000, check: bool = True) -> "Batch":
         """Send many events, flushing every ``flush_every`` and at the end; see ``Batch``."""
@@ -102,11 +123,11 @@ class Publisher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(self, topic: str, key: str, value: bytes, event: Event | None) -> Any:
+    def _send(self, topic: str, key: str, value: bytes, event: Event | None, partition: int | None = None) -> Any:
         from kafka.errors import KafkaError
 
         try:
-            return self._producer.send(topic, key=key.encode("utf-8"), value=value)
+            return self._producer.send(topic, key=key.encode("utf-8"), value=value, partition=partition)
         except KafkaError as exc:  # typically: topic metadata not available within max_block_ms
             raise PublishError(f"not sent: {exc!r} (does the topic exist? `gridflow topics` creates it)",
                                topic=topic, event_id=event and event.event_id,
@@ -171,7 +192,8 @@ class Publisher:
                                                              note=note, **kw))
 
     def watermark(self, at: When, *, clock_id: str | None = None, **kw: Any) -> Event:
-        """Tell the pipeline (clock=event) that event time has reached ``at``."""
+        """Tell the pipeline (clock=event) that event time has reached ``at``: call it only
+        after every event up to ``at`` was published. One copy goes to each intake partition."""
         return self.publish(self.events.watermark(at, clock_id=clock_id, **kw))
 
 
@@ -186,15 +208,18 @@ class Batch:
     def __init__(self, publisher: Publisher, *, flush_every: int, check: bool) -> None:
         self._pub, self._flush_every, self._check = publisher, flush_every, check
         self._pending: list[tuple[Any, Event]] = []
-        self.sent = 0
-        self.acknowledged = 0
+        self.events = 0  # events added
+        self.sent = 0  # records sent (a watermark is one record per intake partition)
+        self.acknowledged = 0  # records the broker acknowledged
 
     def add(self, event: Event) -> None:
         if self._check:
             event = check_upstream(event)
-        future = self._pub._send(self._pub.topic, event.matter_id, codec.encode(event), event)
-        self._pending.append((future, event))
-        self.sent += 1
+        for partition, copy in self._pub.copies(event):
+            future = self._pub._send(self._pub.topic, copy.matter_id, codec.encode(copy), copy, partition)
+            self._pending.append((future, copy))
+            self.sent += 1
+        self.events += 1
         if len(self._pending) >= self._flush_every:
             self.flush()
 

@@ -35,12 +35,17 @@ class FakeKafkaProducer:
 
     def __init__(self, fail: bool = False) -> None:
         self.sent: list[tuple[str, bytes, bytes]] = []
+        self.partitions: list[int | None] = []
         self.fail = fail
         self.flushes = 0
 
-    def send(self, topic, key, value):
+    def send(self, topic, key, value, partition=None):
         self.sent.append((topic, key, value))
+        self.partitions.append(partition)
         return FakeFuture(KafkaTimeoutError("broker gone") if self.fail else None)
+
+    def partitions_for(self, topic):
+        return {0, 1, 2}
 
     def flush(self, timeout=None):
         self.flushes += 1
@@ -94,10 +99,19 @@ def test_every_lifecycle_call_sends_one_valid_event_that_round_trips(pub, kafka,
     assert key == b"m-1" and topic == "t.matters.intake"
 
 
-def test_watermark_is_keyed_by_the_clock_id(pub, kafka):
-    event = pub.watermark(datetime(2026, 3, 2, 9, 30, tzinfo=CST))
+def test_a_watermark_goes_to_every_intake_partition_with_an_id_per_copy(pub, kafka):
+    event = pub.watermark(datetime(2026, 3, 2, 9, 30, tzinfo=CST), event_id="w-1")
     assert event.matter_id == "clock-test-app" and event.occurred_at == AT
-    assert kafka.sent[0][1] == b"clock-test-app"
+    assert kafka.partitions == [0, 1, 2]
+    copies = [codec.decode(value) for _, _, value in kafka.sent]
+    assert [c.event_id for c in copies] == ["w-1.p0", "w-1.p1", "w-1.p2"]
+    assert {(c.TYPE, c.matter_id, c.occurred_at) for c in copies} == {("watermark", "clock-test-app", AT)}
+    assert {key for _, key, _ in kafka.sent} == {b"clock-test-app"}
+
+
+def test_matter_events_are_left_to_the_key_partitioner(pub, kafka):
+    pub.resume("m-1", at=AT)
+    assert kafka.partitions == [None]
 
 
 def test_times_default_to_now_and_ids_to_fresh_uuids(pub):
@@ -150,8 +164,16 @@ def test_a_batch_sends_many_flushes_once_and_checks_every_ack(pub, kafka):
     events = [pub.events.accepted(f"m-{i}", unit="u-g", handler="h", at=AT + i) for i in range(25)]
     with pub.batch(flush_every=10) as batch:
         batch.add_all(events)
-    assert (batch.sent, batch.acknowledged, kafka.flushes) == (25, 25, 3)
+    assert (batch.events, batch.sent, batch.acknowledged, kafka.flushes) == (25, 25, 25, 3)
     assert [codec.decode(v) for _, _, v in kafka.sent] == events
+
+
+def test_a_batch_sends_a_watermark_to_every_partition_in_stream_order(pub, kafka):
+    with pub.batch() as batch:
+        batch.add(pub.events.resumed("m-1", at=AT))
+        batch.add(pub.events.watermark(AT + 1, event_id="w"))
+    assert (batch.events, batch.acknowledged) == (2, 4)
+    assert [codec.decode(v).event_id for _, _, v in kafka.sent][1:] == ["w.p0", "w.p1", "w.p2"]
 
 
 def test_a_batch_counts_the_events_the_broker_did_not_acknowledge(pub):
