@@ -88,7 +88,12 @@ class Publisher:
 
     def partitions(self) -> list[int]:
         if self._partitions is None:
-            found = self._producer.partitions_for(self.topic)
+            from kafka.errors import KafkaError
+
+            try:
+                found = self._producer.partitions_for(self.topic)
+            except KafkaError as exc:
+                raise PublishError(f"no partitions: {exc!r}", topic=self.topic) from exc
             if not found:
                 raise PublishError("topic has no partitions (does it exist? `gridflow topics` creates it)",
                                    topic=self.topic)

@@ -12,7 +12,7 @@ from kafka import KafkaConsumer
 
 from events import codec
 from gridflow.commands import publish as publish_command
-from gridflow.sdk import Publisher
+from gridflow.sdk import Publisher, PublishError
 from gridflow.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -89,3 +89,12 @@ def test_gridflow_publish_sends_valid_lines_and_reports_the_rejected(settings, k
     assert "published   1" in out and "   2  data.priority: expected one of low, normal, urgent, got 'high'" in out
     records = read_back(settings, settings.topics.intake, lambda rs: "jsonl-1" in ids(rs))
     assert "jsonl-1" in ids(records) and "jsonl-2" not in ids(records)
+
+
+def test_a_missing_topic_fails_with_publish_error_instead_of_being_created(settings, kafka_bootstrap):
+    lost = settings.with_(topic_prefix=settings.topic_prefix + "-missing")
+    started = time.monotonic()
+    with pytest.raises(PublishError, match=r"-missing\.matters\.intake"):
+        with Publisher(lost, producer="sdk-test", timeout=3.0) as pub:
+            pub.resume("m-1", at=AT)
+    assert time.monotonic() - started < 20
