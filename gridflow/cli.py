@@ -16,6 +16,7 @@ COMMANDS = {
     "project": "run the projector: event log -> ClickHouse",
     "rebuild": "replay the event log from offset zero into fresh tables",
     "stats": "print statistics for an org unit",
+    "sql": "run one SQL query on the configured ClickHouse store and print a table",
     "publish": "publish events from a JSON-lines file",
     "simulate": "simulate a city's matters through the publisher SDK",
     "demo": "run the whole pipeline on a simulated city and show the statistics",

@@ -1,0 +1,188 @@
+"""The main job: a simulated city's matters through the whole pipeline, then the statistics.
+
+stack up -> topics -> fresh tables -> worker(s) in event time + projector -> the simulator
+publishes N days (progress bar) -> wait until every record is processed and projected ->
+stop the children -> the statistics, checked against the simulator's ground truth.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from gridflow.children import Child, free_port
+from gridflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    days: int = 30
+    grids: int = 1000
+    seed: int = 1
+    matters_per_day: int | None = None
+    workers: int = 1
+    drain_timeout: float = 600.0
+
+
+@dataclass
+class DemoResult:
+    settings: Settings
+    truth: object  # gridflow.simulate.GroundTruth
+    report: object  # projections.stats.Report
+    workdir: Path
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class DemoFailed(Exception):
+    pass
+
+
+class Bar:
+    """One line redrawn in place: phase, bar, counters."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.interactive = stream, stream.isatty()
+        self._last = 0.0
+
+    def show(self, phase: str, done: float, text: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and not self.interactive and now - self._last < 5:
+            return  # in a log, a line every 5 s is progress enough
+        self._last = now
+        done = max(0.0, min(1.0, done))
+        bar = "█" * int(done * 28) + "·" * (28 - int(done * 28))
+        line = f"{phase:<11} {bar} {done * 100:5.1f}%  {text}"
+        self.stream.write(("\r" + line + "\x1b[K") if self.interactive else line + "\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def demo_settings(settings: Settings, run_id: str) -> Settings:
+    prefix = f"gridflow-demo-{run_id}"
+    return settings.with_(topic_prefix=prefix, projector_group=f"{prefix}-projector", clock="event",
+                          worker_web_port=free_port(), projector_metrics_port=free_port())
+
+
+def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None] = print,
+             bar: Bar | None = None) -> DemoResult:
+    from deploy.stack import Stack
+    from deploy.topics import ensure_topics
+    from events.orgtree import dump_csv
+    from gridflow.city import generate
+    from gridflow.pipeline import PipelineWatch
+    from gridflow.simulate import simulate
+    from projections.store import open_store
+    from projections.stats import Scope, compute
+    from streams.app import app_id
+
+    bar = bar or Bar()
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    Stack(settings).ensure_up()
+    _delete_old_demo_topics(settings)
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    settings = demo_settings(settings, run_id)
+    workdir = settings.stack_path.parent / "demo" / run_id
+    workdir.mkdir(parents=True, exist_ok=True)
+    ensure_topics(settings)
+    tree = generate(options.grids, options.seed)
+    org_csv = workdir / "org.csv"
+    dump_csv(tree, org_csv)
+    store = open_store(settings)
+    store.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
+    store.close()  # the projector owns the store from here on (chdb allows one process)
+    timings["setup"] = time.monotonic() - t0
+    say(f"city: {len(tree):,} units, {sum(1 for u in tree if u.level.label == 'grid'):,} grids "
+        f"(seed {options.seed}); topics {settings.topic_prefix}.*; store {settings.store}")
+
+    children = [Child(f"worker-{i}", settings.with_(worker_id=f"demo-w{i}", worker_web_port=free_port()),
+                      ["worker", "--org", str(org_csv), "--store", "memory", "--loglevel", "warning"],
+                      workdir / f"worker-{i}.log") for i in range(1, options.workers + 1)]
+    children.append(Child("projector", settings, ["project", "--org", str(org_csv), "--progress-seconds", "5"],
+                          workdir / "projector.log"))
+    watch = None
+    try:
+        for child in children:
+            child.start()
+        t1 = time.monotonic()
+
+        def progress(p) -> None:
+            _check_alive(children)
+            done = min(1.0, p.day / p.days) if p.days else 1.0
+            bar.show("simulating", done, f"day {min(p.day, p.days):4.1f}/{p.days}  "
+                     f"{p.matters:,} matters  {p.events:,} events published")
+
+        truth = simulate(settings, tree, days=options.days, seed=options.seed,
+                         matters_per_day=options.matters_per_day, progress=progress,
+                         truth_path=workdir / "truth.jsonl", publish_org=True, run_id=f"d{options.seed}")
+        bar.show("simulating", 1.0, f"{len(truth.matters):,} matters published", force=True)
+        bar.end()
+        timings["publish"] = time.monotonic() - t1
+
+        watch = PipelineWatch(settings, worker_group=app_id(settings), projector_group=settings.projector_group)
+        _drain(watch, children, bar, options.drain_timeout)
+        timings["drain"] = time.monotonic() - t1 - timings["publish"]
+    finally:
+        if watch is not None:
+            watch.close()
+        for child in reversed(children):  # projector first: it commits what it has
+            child.stop()
+    store = open_store(settings)
+    try:
+        report = compute(store, Scope())
+    finally:
+        store.close()
+    timings["total"] = time.monotonic() - t0
+    return DemoResult(settings, truth, report, workdir, timings)
+
+
+def _check_alive(children: list[Child]) -> None:
+    for child in children:
+        if not child.alive():
+            raise DemoFailed(f"{child.name} exited with code {child.proc.returncode}; "
+                             f"its log ({child.log_path}):\n{child.tail()}")
+
+
+def _drain(watch, children: list[Child], bar: Bar, timeout: float) -> None:
+    """Wait until the workers and the projector have committed everything (twice in a row,
+    with the event log no longer growing)."""
+    deadline = time.monotonic() + timeout
+    previous = None
+    peak = 1
+    while True:
+        _check_alive(children)
+        backlog = watch.backlog()
+        peak = max(peak, backlog.worker + backlog.projector)
+        bar.show("processing", 1 - (backlog.worker + backlog.projector) / peak,
+                 f"worker backlog {backlog.worker:,}  projector backlog {backlog.projector:,}  "
+                 f"event log {backlog.log_size:,}")
+        if backlog.done and previous is not None and previous.done and previous.log_size == backlog.log_size:
+            bar.show("processing", 1.0, f"event log {backlog.log_size:,} events, all projected", force=True)
+            bar.end()
+            return
+        if time.monotonic() > deadline:
+            bar.end()
+            logs = "\n".join(f"--- {c.name} ({c.log_path}):\n{c.tail(15)}" for c in children)
+            raise DemoFailed(f"the pipeline did not drain within {timeout:.0f}s: {backlog}\n{logs}")
+        previous = backlog
+        time.sleep(0.5)
+
+
+def _delete_old_demo_topics(settings: Settings) -> None:
+    """Topics of earlier demo runs (theirs and Faust's internal ones): each run starts clean
+    and leaves only its own behind for inspection."""
+    from deploy.topics import admin_client
+
+    admin = admin_client(settings)
+    try:
+        doomed = [n for n in admin.list_topics() if n.startswith("gridflow-demo-")]
+        if doomed:
+            admin.delete_topics(doomed, raise_errors=False)
+    finally:
+        admin.close()
