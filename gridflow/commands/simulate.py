@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="first simulated day, China Standard Time (default 2026-03-02)")
     parser.add_argument("--watermark-minutes", type=float, default=15.0,
                         help="simulated minutes between watermarks (default 15)")
-    parser.add_argument("--run-id", default=None, help="names matters and the clock (default s<seed>)")
+    parser.add_argument("--run-id", default=None,
+                        help="names matters and the clock (default s<seed>-<digest of the parameters>)")
     parser.add_argument("--truth", default=None,
                         help="ground-truth JSON lines (default <stack dir>/../sim/truth-<run>.jsonl)")
     parser.add_argument("--org-csv", default=None, help="also write the generated org tree as CSV")
@@ -42,13 +43,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     grids = sum(1 for u in tree if u.level == Level.GRID)
     if args.org_csv:
         dump_csv(tree, args.org_csv)
-    run_id = args.run_id or f"s{args.seed}"
-    truth_path = Path(args.truth) if args.truth else settings.stack_path.parent / "sim" / f"truth-{run_id}.jsonl"
     options = dict(days=args.days, seed=args.seed, matters_per_day=args.matters_per_day, start=args.start,
-                   watermark_every=timedelta(minutes=args.watermark_minutes), run_id=run_id)
+                   watermark_every=timedelta(minutes=args.watermark_minutes), run_id=args.run_id)
+    policy = policy_module.load(settings.policy_path or None)
+    run_id = args.run_id or Plan(tree, policy, **options).run_id
+    truth_path = Path(args.truth) if args.truth else settings.stack_path.parent / "sim" / f"truth-{run_id}.jsonl"
     started = time.perf_counter()
     if args.dry_run:
-        plan = Plan(tree, policy_module.load(settings.policy_path or None), **options)
+        plan = Plan(tree, policy, **options)
         for _ in plan:
             pass
         truth, topic = plan.truth, None
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         try:
             ensure_topics(settings)
-            truth = simulate(settings, tree, progress=show_progress, truth_path=truth_path,
+            truth = simulate(settings, tree, policy=policy, progress=show_progress, truth_path=truth_path,
                              publish_org=not args.no_org, **options)
         except PublishError as exc:
             print(f"\ngridflow simulate: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import random
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Iterator
@@ -70,10 +71,14 @@ class Plan:
         self.drain_interval_ms = int(drain_watermark_every.total_seconds() * 1000)
         if self.interval_ms <= 0 or self.drain_interval_ms <= 0:
             raise ValueError("watermark_every: expected a positive interval")
-        self.run_id = run_id or f"s{seed}"
-        self.clock_id = f"clock-{self.run_id}"
         self.matters_per_day = matters_per_day or matters_per_day_for(
             sum(1 for u in tree if u.level == Level.GRID))
+        # Same parameters, same ids (a re-run is a no-op for the pipeline); other parameters,
+        # other matter ids, so two different runs never collide on one topic.
+        params = (seed, len(tree), days, self.matters_per_day, self.start_ms, self.interval_ms,
+                  self.drain_interval_ms, policy.version, repr(self.model))
+        self.run_id = run_id or f"s{seed}-{zlib.crc32(repr(params).encode()) & 0xFFFF:04x}"
+        self.clock_id = f"clock-{self.run_id}"
         self.truth = GroundTruth(self.run_id, seed, self.start_ms, days)
         self.factory = EventFactory(producer, clock_id=self.clock_id)
         self.now = self.start_ms  # simulated time of the newest event yielded

@@ -130,3 +130,10 @@ def test_a_plan_is_iterated_once(world):
     list(p)
     with pytest.raises(RuntimeError, match="iterated once"):
         iter(p)
+
+
+def test_runs_with_other_parameters_get_other_matter_ids(world):
+    tree, policy = world
+    ids = lambda **kw: plan(tree, policy, seed=1, matters_per_day=10, **kw).run_id
+    assert ids(days=2) == ids(days=2) != ids(days=3)
+    assert plan(tree, policy, days=2, seed=1, run_id="demo").clock_id == "clock-demo"
