@@ -10,7 +10,8 @@ def agreement(result) -> list[tuple[str, int, int]]:
     total, truth = result.report.total, result.truth.summary()
     rows = [("matters", total.matters, truth["matters"]),
             ("cancelled", total.cancelled, truth["cancelled"]),
-            ("escalated matters", total.escalated_matters, truth["escalated_matters"])]
+            ("escalated matters", total.escalated_matters, truth["escalated_matters"]),
+            ("escalations", total.escalations, sum(truth["escalations"].values()))]
     rows += [(f"resolved at {lv}", total.resolved_by_level.get(lv, 0), truth["resolved_by_level"][lv])
              for lv in LEVEL_NAMES]
     return rows
