@@ -1,4 +1,4 @@
-"""Fixtures for tests against the real local stack (`gridflow stack up`).
+"""Fixtures for tests against the real local stack (`gridflow stack up`), for integration and e2e tests.
 
 A service that cannot be reached FAILS the test with a message saying how to start it:
 integration tests are never skipped, because a skipped suite looks like a green one.
