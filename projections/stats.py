@@ -1,6 +1,7 @@
 """The statistics analysts ask for, for any org unit at any level, time window (by report
 time), category and kind. Definitions: docs/statistics.md. Every figure is read from the
-``matters`` view (one row per matter, duplicates already harmless) and ``events``."""
+rows of the ``matters`` view (one per matter, duplicates already harmless), merged for the
+matters in scope only, and from ``events``."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -8,6 +9,7 @@ from typing import Any
 
 from events.levels import LEVEL_NAMES, Level
 from projections.errors import ProjectionError
+from projections.matters import matters_sql
 from projections.store import Store, lit
 
 QUANTILES = (0.5, 0.8, 0.95)
@@ -124,7 +126,7 @@ class Report:
                 "rank_by": self.rank_by, "children": [c.to_dict() for c in self.children]}
 
 
-def _figures_sql(db: str, group: str, where: str) -> str:
+def _figures_sql(db: str, group: str, where: str, matters: str, rollup: bool) -> str:
     # Result names carry a prefix: ClickHouse 18.16 resolves a name to a same-named alias of
     # the SELECT before the column, which would nest one aggregate in another.
     by_level = ",\n".join(f"  countIf(is_resolved AND resolved_level = {lit(lv)}) AS n_resolved_{lv}"
@@ -152,13 +154,14 @@ SELECT
 {by_level},
   quantilesExactIf({q})(accept_seconds, valid AND accepted_at > 0) AS q_accept,
   quantilesExactIf({q})(resolve_seconds, is_resolved) AS q_resolve
-FROM {db}.matters
+FROM ({matters})
 WHERE {where}
-GROUP BY grp
+GROUP BY grp{" WITH ROLLUP" if rollup else ""}
 """
 
 
 def _where(scope: Scope, unit_level: Level | None) -> str:
+    """The definition of the scope, on the columns of ``matters``."""
     cond = ["reported_at > 0"]
     if scope.unit is not None and unit_level is not None:
         cond.append(f"l{int(unit_level)} = {lit(scope.unit)}")
@@ -171,6 +174,23 @@ def _where(scope: Scope, unit_level: Level | None) -> str:
     if scope.kind:
         cond.append(f"kind = {lit(scope.kind)}")
     return " AND ".join(cond)
+
+
+def _scope_ids(db: str, scope: Scope, unit_level: Level | None) -> str:
+    """The same scope as matter ids, from the ``reported`` events: cheap to compute, and it
+    lets the per-matter states be merged for these matters only."""
+    cond = ["type = 'reported'"]
+    if scope.unit is not None and unit_level is not None:
+        cond.append(f"place IN (SELECT unit_id FROM {db}.org_units FINAL WHERE l{int(unit_level)} = {lit(scope.unit)})")
+    if scope.since is not None:
+        cond.append(f"occurred_at >= {int(scope.since)}")
+    if scope.until is not None:
+        cond.append(f"occurred_at < {int(scope.until)}")
+    if scope.categories:
+        cond.append(f"category IN {lit(tuple(scope.categories))}")
+    if scope.kind:
+        cond.append(f"kind = {lit(scope.kind)}")
+    return f"SELECT matter_id FROM {db}.events WHERE {' AND '.join(cond)}"
 
 
 def _to_figures(row: dict[str, Any]) -> Figures:
@@ -199,23 +219,31 @@ def compute(store: Store, scope: Scope = Scope(), *, drill: bool = True, rank_by
     db = store.database
     level, name = (unit_info(store, scope.unit) if scope.unit else (None, "all units"))
     where = _where(scope, level)
-    totals = store.query_dicts(_figures_sql(db, "''", where))
-    total = _to_figures(totals[0]) if totals else Figures(unit="")
+    ids = _scope_ids(db, scope, level)
+    filtered = scope.unit or scope.since is not None or scope.until is not None or scope.categories or scope.kind
+    matters = matters_sql(db, ids if filtered else None)
+    child = None
+    if drill and (level is None or level < Level.COMPOUND):
+        child = Level.CITY if level is None else Level(level + 1)
+    # One pass: with a drill-down, children are grouped by '>' + their id and the ROLLUP row
+    # (grp = '') is the total; the marker keeps "reported at the unit itself" apart from it.
+    group = f"concat('>', l{int(child)})" if child else "''"
+    rows = store.query_dicts(_figures_sql(db, group, where, matters, rollup=child is not None))
+    total_row = [r for r in rows if r["grp"] == ""]
+    total = _to_figures(total_row[0]) if total_row else Figures(unit="")
     total.unit, total.name, total.level = scope.unit or "", name, level.label if level else ""
     esc = store.query(f"SELECT from_level, uniqExact(event_id) FROM {db}.events WHERE type = 'escalated' "
-                      f"AND matter_id IN (SELECT matter_id FROM {db}.matters WHERE {where} AND valid) "
+                      f"AND matter_id IN ({ids}) "
+                      f"AND matter_id NOT IN (SELECT matter_id FROM {db}.events WHERE type = 'cancelled') "
                       f"GROUP BY from_level")
     escalations_by_level = {lv: 0 for lv in LEVEL_NAMES if lv != "city"}
     escalations_by_level.update({lv: int(n) for lv, n in esc})
     children: list[Figures] = []
-    child_level = None
-    if drill and (level is None or level < Level.COMPOUND):
-        child = Level.CITY if level is None else Level(level + 1)
-        child_level = child.label
-        children = [_to_figures(r) for r in store.query_dicts(_figures_sql(db, f"l{int(child)}", where))]
+    if child is not None:
+        children = [_to_figures(dict(r, grp=r["grp"][1:])) for r in rows if r["grp"] != ""]
         _name(store, children, child, "(reported at the unit itself)" if scope.unit else "(place not in the org tree)")
         children.sort(key=lambda f: _rank_key(f, rank_by))
-    return Report(scope, total, escalations_by_level, children, child_level, rank_by)
+    return Report(scope, total, escalations_by_level, children, child.label if child else None, rank_by)
 
 
 def _name(store: Store, figures: list[Figures], child: Level, blank: str) -> None:
