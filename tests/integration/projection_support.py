@@ -433,6 +433,15 @@ def own(settings, kafka_bootstrap):
     ensure_topics(mine)
     yield mine
     delete_topics(mine)
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=mine.kafka_bootstrap)
+    try:
+        groups = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(mine.projector_group)]
+        if groups:
+            admin.delete_groups(groups)
+    finally:
+        admin.close()
 
 
 @pytest.fixture(params=["server", "chdb"])
