@@ -11,7 +11,7 @@ import re
 from abc import ABC, abstractmethod
 from typing import Any, Mapping, Sequence
 
-from projections.errors import StoreError, StoreUnavailable
+from projections.errors import StoreError
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
