@@ -36,6 +36,7 @@ class WorkerOptions:
     commit_interval: float = 1.0
     session_timeout: float = 10.0  # how long a dead worker keeps its partitions
     loglevel: str = "info"
+    org_wait_seconds: float = 0.0  # how long to wait for org units on the topic at start-up
 
 
 def app_id(settings: Settings) -> str:
@@ -67,7 +68,7 @@ class Runtime:
 def build(settings: Settings, options: WorkerOptions | None = None, *, tree: OrgTree | None = None) -> Runtime:
     options = options or WorkerOptions()
     settings.check()
-    tree = tree if tree is not None else load_org_tree(settings)
+    tree = tree if tree is not None else load_org_tree(settings, wait=options.org_wait_seconds)
     policy = policy_mod.load(settings.policy_path or None)
     calendar = Calendar(on_fallback=_calendar_fallback)
     datadir = Path(options.data_dir) / settings.worker_id
@@ -89,7 +90,7 @@ def build(settings: Settings, options: WorkerOptions | None = None, *, tree: Org
         broker_rebalance_timeout=max(30.0, options.session_timeout * 3),
         producer_acks=-1,
         web_enabled=True,
-        web_bind="127.0.0.1",
+        web_bind=settings.listen_host,  # 127.0.0.1 by default; containers set 0.0.0.0
         web_host="127.0.0.1",
         web_port=settings.worker_web_port,
         web_in_thread=False,

@@ -1,10 +1,12 @@
 """The stream clock the SLA scanner uses: "now" per partition of the accepted topic.
 
 - ``wall``: the wall clock minus a grace period (late deliveries still beat the timer).
-- ``event``: the low watermark. The intake copies each watermark to every partition of the
-  accepted topic once per intake partition (header ``gridflow-source``); a partition's
-  clock is the minimum over intake partitions of the newest watermark each has passed on,
-  so every event published before a watermark is ahead of it on every partition.
+- ``event``: the low watermark. Publishers put a copy of each watermark on every intake
+  partition, behind the events it covers; the intake forwards each copy to every partition
+  of the accepted topic, tagged with the intake partition it came through (header
+  ``gridflow-source``). A partition's clock is the minimum over intake partitions of the
+  newest watermark each has passed on, so every event published before a watermark is
+  ahead of it on every partition, whichever order the intake read its partitions in.
 Timers due strictly before the watermark may fire: a later event can still carry the
 watermark's own instant.
 """

@@ -2,12 +2,11 @@
 duplicates by event id -> the accepted topic, keyed by matter id. Everything else goes to
 the dead-letter topic with the reason, the original bytes and topic/partition/offset.
 
-Watermarks take two hops so that every event published before a watermark stays ahead
-of it on every partition of the accepted topic (docs/streams.md, "Two clocks"):
-1. a watermark from upstream is copied onto every intake partition (header
-   ``gridflow-watermark: fanout``), behind whatever those partitions already hold;
-2. each copy is forwarded to every accepted partition, tagged with the intake partition
-   it passed through (header ``gridflow-source``).
+A watermark is forwarded to every partition of the accepted topic, tagged with the intake
+partition it came through (header ``gridflow-source``). Publishers send a copy of each
+watermark to every intake partition, after the events it covers (the SDK's ``watermark()``
+does); the event clock of an accepted partition is the minimum over intake partitions, so
+every event published before a watermark is ahead of it (docs/streams.md, "Two clocks").
 """
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ from streams import metrics
 from streams.output import Out, deadletter, guarded, send_all
 
 STAGE = "intake"
-FANOUT_HEADER, FANOUT = "gridflow-watermark", b"fanout"
 SOURCE_HEADER = "gridflow-source"
 SEEN_MAX = 256  # event ids remembered per matter
 
@@ -62,11 +60,5 @@ async def handle(rt, ev) -> None:
 
 async def _watermark(rt, ev, event: Watermark) -> None:
     raw, key = codec.encode(event), event.matter_id.encode("utf-8")
-    if ev.headers.get(FANOUT_HEADER) == FANOUT:
-        source = str(ev.message.partition).encode()
-        outs = [Out(rt.topics["matters"], key, raw, p, {SOURCE_HEADER: source}, event.TYPE)
-                for p in range(rt.partitions)]
-    else:
-        outs = [Out(rt.topics["intake"], key, raw, p, {FANOUT_HEADER: FANOUT}, event.TYPE)
-                for p in range(rt.partitions)]
-    await send_all(ev, outs)
+    source = {SOURCE_HEADER: str(ev.message.partition).encode()}
+    await send_all(ev, [Out(rt.topics["matters"], key, raw, p, source, event.TYPE) for p in range(rt.partitions)])

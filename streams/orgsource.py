@@ -15,12 +15,18 @@ from streams.errors import NoOrgTree
 log = logging.getLogger(__name__)
 
 
-def load_org_tree(settings: Settings, timeout: float = 30.0) -> OrgTree:
+def load_org_tree(settings: Settings, timeout: float = 30.0, wait: float = 0.0) -> OrgTree:
+    """The tree from the file, or from the topic; waits up to ``wait`` seconds for a topic
+    that has no units yet (a worker started before the org tree was published)."""
     if settings.org_path:
         tree = orgtree.load(settings.org_path)
         log.info("org tree: %d units from %s", len(tree), settings.org_path)
         return tree
-    units = read_org_topic(settings, timeout)
+    give_up = time.monotonic() + wait
+    while not (units := read_org_topic(settings, timeout)) and time.monotonic() < give_up:
+        log.warning("org tree: no units on %s yet; waiting up to %.0fs more (or set GRIDFLOW_ORG_PATH)",
+                    settings.topics.org, give_up - time.monotonic())
+        time.sleep(min(5.0, max(0.0, give_up - time.monotonic())))
     if not units:
         raise NoOrgTree(f"no org tree: GRIDFLOW_ORG_PATH is empty and topic {settings.topics.org} has no units "
                         "(publish them with the SDK's publish_org, or point GRIDFLOW_ORG_PATH at a CSV)")

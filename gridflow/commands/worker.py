@@ -20,10 +20,13 @@ Metrics: http://127.0.0.1:<web-port>/metrics. Stop with Ctrl-C or SIGTERM."""
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = HELP
-    parser.add_argument("--web-port", type=int, help="web server port on 127.0.0.1 (GRIDFLOW_WORKER_WEB_PORT)")
+    parser.add_argument("--web-port", type=int,
+                        help="web server port on GRIDFLOW_LISTEN_HOST, 127.0.0.1 by default (GRIDFLOW_WORKER_WEB_PORT)")
     parser.add_argument("--clock", choices=["wall", "event"], help="wall time, or watermarks (GRIDFLOW_CLOCK)")
     parser.add_argument("--worker-id", help="this worker's name; also its state directory (GRIDFLOW_WORKER_ID)")
     parser.add_argument("--org", help="org tree CSV or JSON lines (GRIDFLOW_ORG_PATH; default: the org topic)")
+    parser.add_argument("--org-wait", type=float, default=120.0,
+                        help="seconds to wait at start-up for org units on the org topic (no --org)")
     parser.add_argument("--scan-interval", type=float, help="seconds between SLA scans (GRIDFLOW_SCAN_INTERVAL_SECONDS)")
     parser.add_argument("--store", choices=["rocksdb", "memory"], default="rocksdb",
                         help="table store: rocksdb (default, local state survives restarts) or memory")
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     options = WorkerOptions(store=args.store, data_dir=args.data_dir, grace_seconds=args.grace,
                             commit_interval=args.commit_interval, session_timeout=args.session_timeout,
-                            loglevel=args.loglevel)
+                            loglevel=args.loglevel, org_wait_seconds=args.org_wait)
     try:
         runtime = build(settings, options)
     except (StreamsError, EventError, OSError) as exc:

@@ -136,10 +136,10 @@ class Pipeline:
         self.log: list = []
         self.deadletters: list = []
 
-    def publish(self, event_or_bytes, key: str | None = None):
+    def publish(self, event_or_bytes, key: str | None = None, partition: int | None = None):
         raw = event_or_bytes if isinstance(event_or_bytes, bytes) else codec.encode(event_or_bytes)
         key = key or event_or_bytes.matter_id
-        asyncio.run(self.rt.topics["intake"].send(key.encode(), raw))
+        asyncio.run(self.rt.topics["intake"].send(key.encode(), raw, partition))
         self.run()
 
     def run(self):
@@ -160,8 +160,11 @@ class Pipeline:
 
         asyncio.run(loop())
 
-    def watermark(self, at: int):
-        self.publish(Watermark(event_id=f"wm-{at}", matter_id="clock", occurred_at=at, producer="t"))
+    def watermark(self, at: int, partitions: tuple[int, ...] = (0, 1)):
+        """As the SDK does: a copy on every intake partition."""
+        for p in partitions:
+            self.publish(Watermark(event_id=f"wm-{at}.p{p}", matter_id="clock", occurred_at=at, producer="t"),
+                         partition=p)
 
 
 def make(type_name: str, matter: str, n: int, at: int, **data):
@@ -189,9 +192,10 @@ def test_watermarks_drive_escalations_through_the_scanners_proposals():
 def test_the_event_clock_moves_only_when_every_intake_partition_passed_the_watermark():
     p = Pipeline("event")
     p.publish(make("reported", "m1", 0, T0))
-    p.watermark(T0 + 3 * H)
-    copies = p.offsets
-    assert copies[(p.names["intake"], 0)] >= 0 and copies[(p.names["intake"], 1)] >= 0  # fanned out
+    p.watermark(T0 + 3 * H, partitions=(0,))
+    assert p.rt.clock.now(0) is None and not [e for e in p.log if e.TYPE == "escalated"]
+    p.watermark(T0 + 3 * H, partitions=(1,))
+    assert [e.TYPE for e in p.log if e.TYPE == "escalated"] == ["escalated"]
     for partition in range(Pipeline.PARTITIONS):
         assert p.rt.clock.marks(partition) == {0: T0 + 3 * H, 1: T0 + 3 * H}
         assert scanner.decode_marks(p.rt.tables["clocks"][scanner.clock_key(partition)]) == {0: T0 + 3 * H,
