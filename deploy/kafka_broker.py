@@ -140,8 +140,14 @@ class KafkaBroker(Service):
         return kafka_ready(self.address)
 
 
+READY_PROBE_GROUP = "gridflow-ready-probe"  # never joined: asking for its offsets only finds the coordinator
+
+
 def kafka_ready(bootstrap: str, timeout_ms: int = 5000) -> bool:
-    """True when a client can bootstrap and list topics (the broker has joined its quorum)."""
+    """True when a client can bootstrap, list topics (the broker has joined its quorum) and
+    reach a group coordinator. A fresh broker creates its offsets topic on the first such
+    request and answers "coordinator not available" until it is ready; consumer groups and
+    offset lookups made before that fail, so the stack is not up until it answers."""
     host, _, port = bootstrap.rpartition(":")
     if not port_open(host, int(port)):
         return False
@@ -156,6 +162,7 @@ def kafka_ready(bootstrap: str, timeout_ms: int = 5000) -> bool:
         return False
     try:
         admin.list_topics()
+        admin.list_group_offsets({READY_PROBE_GROUP: None})
         return True
     except (KafkaError, OSError):
         return False

@@ -38,13 +38,25 @@ class PipelineWatch:
 
     def _behind(self, group: str, tps) -> tuple[int, int]:
         ends = self.consumer.end_offsets(tps)
-        committed = self.admin.list_group_offsets({group: tps}).get(group, {})
+        committed = self._committed(group, tps)
         behind = 0
         for tp in tps:
             meta = committed.get(tp)
             position = meta.offset if meta is not None and meta.offset >= 0 else 0
             behind += max(0, ends[tp] - position)
         return behind, sum(ends.values())
+
+    def _committed(self, group: str, tps) -> dict:
+        """The group's committed offsets; none while its coordinator is not ready yet (a
+        fresh broker creates the offsets topic on the first request): behind by everything."""
+        from kafka.errors import KafkaError
+
+        try:
+            return self.admin.list_group_offsets({group: tps}).get(group, {})
+        except KafkaError as exc:
+            if not getattr(exc, "retriable", False):
+                raise
+            return {}
 
     def backlog(self) -> Backlog:
         worker_tps = [tp for t in self.worker_topics for tp in self._partitions(t)]
