@@ -223,9 +223,9 @@ class MatterRouted(Event):
 
 
 @event("sla_started", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
-                                             "reason": "arrived", "accept_by": 1767234600000,
-                                             "resolve_by": 1767400200000,
-                                             "warn_at": [1767317400000, 1767367080000],
+                                             "reason": "arrived", "accept_by": 1767261600000,
+                                             "resolve_by": 1767628800000,
+                                             "warn_at": [1767542400000, 1767594240000],
                                              "policy_version": "2026.1"})
 class SlaStarted(Event):
     """Deadlines at a level, computed from the arrival time there. Re-issued on resume and reopen."""
@@ -241,7 +241,7 @@ class SlaStarted(Event):
 
 
 @event("sla_warning", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
-                                             "threshold": 0.8, "due_at": 1767400200000})
+                                             "threshold": 0.8, "due_at": 1767628800000})
 class SlaWarning(Event):
     """A share of the resolve time has elapsed (预警)."""
 
@@ -253,7 +253,7 @@ class SlaWarning(Event):
 
 
 @event("sla_breached", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
-                                              "deadline": "resolve", "due_at": 1767400200000})
+                                              "deadline": "resolve", "due_at": 1767628800000})
 class SlaBreached(Event):
     """A level missed its accept or resolve deadline (超时)."""
 
@@ -288,7 +288,7 @@ class Watermark(Event):
     ``matter_id`` names the clock source (e.g. the simulator run); it is not a matter."""
 
 
-@event("deadline_reached", internal=True, example={"cycle": 1, "deadline": "resolve", "due_at": 1767400200000})
+@event("deadline_reached", internal=True, example={"cycle": 1, "deadline": "resolve", "due_at": 1767628800000})
 class DeadlineReached(Event):
     """The SLA scanner's proposal to the owning agent; never written to the event log."""
 
