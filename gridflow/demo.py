@@ -33,6 +33,8 @@ class DemoResult:
     report: object  # projections.stats.Report
     workdir: Path
     seconds: dict[str, float] = field(default_factory=dict)
+    metrics: list[tuple[str, str, str]] = field(default_factory=list)  # (meaning, metric, value)
+    metric_texts: dict[str, str | None] = field(default_factory=dict)  # child name -> its /metrics text
 
 
 class DemoFailed(Exception):
@@ -128,6 +130,7 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
         watch = PipelineWatch(settings, worker_group=app_id(settings), projector_group=settings.projector_group)
         _drain(watch, children, bar, options.drain_timeout)
         timings["drain"] = time.monotonic() - t1 - timings["publish"]
+        metric_texts, metrics = _snapshot(children, workdir, settings)
     finally:
         if watch is not None:
             watch.close()
@@ -139,7 +142,21 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
     finally:
         store.close()
     timings["total"] = time.monotonic() - t0
-    return DemoResult(settings, truth, report, workdir, timings)
+    return DemoResult(settings, truth, report, workdir, timings, metrics, metric_texts)
+
+
+def _snapshot(children: list[Child], workdir: Path,
+              settings: Settings) -> tuple[dict[str, str | None], list[tuple[str, str, str]]]:
+    """Scrape the first worker and the projector while they still run; keep the texts."""
+    from gridflow import demo_metrics
+
+    worker = next(c for c in children if c.name.startswith("worker"))
+    projector = next(c for c in children if c.name == "projector")
+    texts = {c.name: demo_metrics.scrape(port) for c, port in
+             ((worker, worker.settings.worker_web_port), (projector, projector.settings.projector_metrics_port))}
+    for name, text in texts.items():
+        demo_metrics.save(workdir, name, text)
+    return texts, demo_metrics.summary(texts[worker.name], texts[projector.name], events_topic=settings.topics.events)
 
 
 def _check_alive(children: list[Child]) -> None:

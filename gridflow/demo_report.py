@@ -33,15 +33,31 @@ def render(result) -> str:
     for name, got, want in rows:
         lines.append(f"  {name:<{width}}  {got:>9,}  {want:>9,}{'' if got == want else '  <- differs'}")
     lines.append("  all figures agree." if not mismatched else f"  {len(mismatched)} figure(s) differ: see above.")
+    if result.metrics:
+        lines += ["", "From the metrics (scraped before the pipeline stopped; the full texts are in the run's folder):"]
+        lines += _columns(result.metrics)
     city = _a_named_unit(result, "city")
-    lines += ["", "Where to look next:",
-              f"  gridflow stats --unit {city}            drill down: districts of that city, ranked",
-              "  gridflow stats --unit <id> --format csv  any unit at any of the six levels; --from/--to, --category",
-              "  gridflow sql \"SELECT resolved_level, count() AS matters FROM gridflow.matters GROUP BY resolved_level ORDER BY matters DESC\"",
-              "  docs/statistics.md                      every figure defined, with its SQL",
-              "  gridflow worker                         serves Prometheus metrics on http://127.0.0.1:6066/metrics",
-              f"  {result.workdir}   the run: org tree, ground truth, worker and projector logs"]
+    database = result.settings.clickhouse_database
+    lines += ["", "Where to look next:"]
+    lines += _columns([
+        (f"gridflow stats --unit {city}", "drill down: the districts of that city, ranked"),
+        ("gridflow stats --unit <id> --format csv", "any unit at any of the six levels; --from/--to, --category"),
+        (f"gridflow sql \"SELECT resolved_level, count() AS matters FROM {database}.matters "
+         "GROUP BY resolved_level ORDER BY matters DESC\"", ""),
+        ("docs/statistics.md", "every figure defined, with its SQL"),
+        ("docs/metrics.md", "every metric, and the alerts on them"),
+        (str(result.workdir), "the run: org tree, ground truth, logs and metrics of worker and projector"),
+    ])
     return "\n".join(lines)
+
+
+def _columns(rows) -> list[str]:
+    """Rows of strings as left-aligned columns; a row whose later cells are empty does not
+    widen its column (a long command with nothing after it)."""
+    from projections.render import pad, width
+
+    widths = [max((width(r[i]) for r in rows if any(r[i + 1:])), default=0) for i in range(len(rows[0]) - 1)]
+    return [("  " + "  ".join([pad(c, widths[i]) for i, c in enumerate(r[:-1])] + [r[-1]])).rstrip() for r in rows]
 
 
 def _a_named_unit(result, level: str) -> str:

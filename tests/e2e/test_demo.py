@@ -6,10 +6,22 @@ import uuid
 
 import pytest
 
+from gridflow import demo_metrics
 from gridflow.demo import Bar, DemoOptions, run_demo
 from gridflow.demo_report import agreement, render
+from projections.stats import Scope, compute
+from projections.store import open_store
+from readme_commands import readme_sql
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+
+def readme_query_and_drill_down(settings):
+    """The README tour's SQL on the demo's tables, and the drill-down it mirrors."""
+    with open_store(settings) as store:
+        rows = store.query(readme_sql().replace("gridflow.", f"{settings.clickhouse_database}."))
+        report = compute(store, Scope(unit="u-chengdu"))
+    return rows, {child.unit: child.grid_rate for child in report.children}
 
 
 class Quiet(Bar):
@@ -25,6 +37,7 @@ def test_demo_statistics_agree_with_the_simulators_ground_truth(settings, kafka_
     try:
         result = run_demo(run_settings, DemoOptions(days=4, grids=120, seed=7, drain_timeout=300),
                           say=lambda line: None, bar=Quiet())
+        readme_rows, drill = readme_query_and_drill_down(run_settings)
     finally:
         if store == "server":
             clickhouse_server().execute(f"DROP DATABASE IF EXISTS {database}")
@@ -37,3 +50,17 @@ def test_demo_statistics_agree_with_the_simulators_ground_truth(settings, kafka_
     assert summary["matters"] > 50 and summary["escalated_matters"] > 0
     assert sum(1 for n in summary["resolved_by_level"].values() if n) >= 3
     assert result.report.total.resolved == summary["resolved"]
+
+    # the operator's view agrees with the analyst's: the worker's counters, scraped before it
+    # stopped, count the same escalations by level as the simulator, and nothing is left open
+    worker = demo_metrics.samples(result.metric_texts["worker-1"])
+    escalations = {lv: n for lv, n in demo_metrics.by_label(worker, "gridflow_escalations_total",
+                                                            "from_level").items() if n}
+    assert escalations == summary["escalations_from"]
+    assert demo_metrics.total(worker, "gridflow_open_matters") == summary["open"]
+    assert demo_metrics.total(worker, "gridflow_deadletters_total") == 0
+    assert (result.workdir / "projector.metrics").exists()
+
+    # the README's SQL gives, per district of 成都市, the 小事不出网格 rate of the drill-down
+    assert readme_rows and {district: rate for district, _, rate in readme_rows} == \
+        pytest.approx({unit: round(rate, 3) for unit, rate in drill.items() if rate is not None}, abs=1e-9)
