@@ -59,7 +59,17 @@ def format_properties(props: dict[str, str]) -> str:
 
 
 def new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random 22-character cluster id, as Kafka makes them: never starting with '-', which
+    a command line would read as an option (Kafka's own Uuid.randomUuid redraws those too)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def format_command(java: list[str], cluster_id: str, config: Path) -> list[str]:
+    # "--cluster-id=<id>" in one word: an id from an older stack that starts with '-' still parses
+    return [*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "--config", str(config)]
 
 
 class KafkaBroker(Service):
@@ -119,7 +129,7 @@ class KafkaBroker(Service):
         id_file = self.dir / "cluster.id"
         if not id_file.exists():
             id_file.write_text(new_cluster_id() + "\n")
-        cmd = [*self._java(), "kafka.tools.StorageTool", "format", "-t", id_file.read_text().strip(), "-c", str(self.config)]
+        cmd = format_command(self._java(), id_file.read_text().strip(), self.config)
         result = subprocess.run(cmd, capture_output=True, text=True, cwd=self.dir)
         if result.returncode != 0:
             raise StackError(f"kafka: formatting {self.data} failed:\n{result.stdout}{result.stderr}")

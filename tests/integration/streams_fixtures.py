@@ -4,10 +4,7 @@ deadlines, the final matter states from the table's changelog, and the reference
 the pure state machine the log must equal."""
 from __future__ import annotations
 
-import dataclasses
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +21,8 @@ from events.orgtree import OrgUnit
 from events.levels import Level
 from events.state import Context, MatterState, decide
 from events.types import DeadlineReached, Event, Watermark
-from gridflow.settings import ENV_PREFIX, Settings
+from gridflow.children import free_port, settings_env
+from gridflow.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,12 +32,6 @@ UNITS = [("c", "city", None), ("d", "district", "c"), ("s", "street", "d"), ("cm
 
 def org_units() -> list[OrgUnit]:
     return [OrgUnit(u, Level.parse(lv), p, u.upper()) for u, lv, p in UNITS]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stream_settings(base: Settings, tmp: Path, name: str, *, policy: str | None = None, clock: str = "event",
@@ -88,12 +80,6 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
-        for f in dataclasses.fields(Settings):
-            env[ENV_PREFIX + f.name.upper()] = str(getattr(self.settings, f.name))
-        return env
-
     @property
     def log_path(self) -> Path:
         return self.tmp / f"{self.settings.worker_id}.log"
@@ -106,7 +92,7 @@ class WorkerProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gridflow.cli", "worker", "--data-dir", str(self.tmp / "data"),
                  "--grace", "0.2", "--commit-interval", "0.5", "--session-timeout", "6", *self.args],
-                cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+                cwd=ROOT, env=settings_env(self.settings), stdout=log, stderr=subprocess.STDOUT)
         return self
 
     def kill(self) -> None:

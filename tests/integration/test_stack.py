@@ -45,6 +45,20 @@ def test_a_message_round_trips_through_the_broker(settings, kafka_topics):
     assert [(m.key, m.value) for m in received[:1]] == [(key, value)]
 
 
+def test_the_storage_tool_formats_with_a_cluster_id_that_starts_with_a_dash(settings, kafka_bootstrap, tmp_path):
+    """Stacks formatted before ids were redrawn may hold such an id; the real tool must take it."""
+    from deploy.kafka_broker import KafkaBroker, format_command, format_properties, server_properties
+
+    broker = KafkaBroker(settings)  # the running stack's jars
+    config = tmp_path / "server.properties"
+    config.write_text(format_properties(server_properties(settings, tmp_path / "data")))
+    cluster_id = "-" + uuid.uuid4().hex[:21]
+    result = subprocess.run(format_command(broker._java(), cluster_id, config), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"cluster.id={cluster_id}" in (tmp_path / "data" / "meta.properties").read_text()
+
+
 def test_rows_round_trip_through_the_clickhouse_server(ch_client):
     ch_client.execute("CREATE TABLE t (id UInt32, place String, at DateTime) ENGINE = MergeTree ORDER BY id")
     rows = [(1, "grid-1", datetime(2026, 1, 2, 3, 4, 5)), (2, "grid-2", datetime(2026, 1, 2, 3, 4, 6))]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deploy.clickhouse_server import render_config, render_users
-from deploy.kafka_broker import format_properties, new_cluster_id, server_properties
+from deploy.kafka_broker import format_command, format_properties, new_cluster_id, server_properties
 from deploy.process import running_pid, start_detached, stop, wait_until
 from deploy.service import render
 from deploy.stack import ServiceStatus, Stack, format_status
@@ -45,6 +45,20 @@ def test_properties_are_written_one_per_line():
 
 def test_a_cluster_id_is_a_base64_uuid():
     assert len(new_cluster_id()) == 22 and new_cluster_id() != new_cluster_id()
+
+
+def test_a_cluster_id_never_starts_with_a_dash(monkeypatch):
+    """One uuid in 64 encodes to a leading '-', which the storage tool read as an option."""
+    import uuid
+
+    draws = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=b"\x01" + bytes(15))])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(draws))
+    assert new_cluster_id() == "AQAAAAAAAAAAAAAAAAAAAA"
+
+
+def test_the_format_command_passes_the_cluster_id_in_one_word(tmp_path):
+    cmd = format_command(["java"], "-dashed", tmp_path / "server.properties")
+    assert "--cluster-id=-dashed" in cmd and "-dashed" not in cmd
 
 
 def test_render_fills_placeholders_and_refuses_missing_ones():
