@@ -23,6 +23,7 @@ from gridflow.settings import Settings
 from streams import intake, matters, metrics, scanner
 from streams.clock import WALL, StreamClock
 from streams.deadlines import DeadlineIndex
+from streams.durable import DurableTable
 from streams.orgsource import load_org_tree
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ def build(settings: Settings, options: WorkerOptions | None = None, *, tree: Org
         web_host="127.0.0.1",
         web_port=settings.worker_web_port,
         web_in_thread=False,
+        Table=DurableTable,  # the matter agent awaits its state's changelog record (streams/durable.py)
     )
     clock = StreamClock(settings.clock, sources=settings.partitions,
                         grace_ms=int(options.grace_seconds * 1000) if settings.clock == WALL else 0)

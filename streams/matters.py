@@ -15,6 +15,7 @@ from events.types import Watermark
 from streams import metrics, scanner
 from streams.clock import EVENT
 from streams.intake import SOURCE_HEADER
+from streams.errors import LogWriteError
 from streams.output import Out, deadletter, guarded, send_all
 
 STAGE = "matters"
@@ -53,7 +54,7 @@ async def handle(rt, ev) -> None:
     if decision.duplicate:
         metrics.DUPLICATES.labels(STAGE).inc()
         table[key] = raw  # re-write: the changelog may not have had it when we crashed
-        return
+        return await _confirm(table, msg)
     events_topic = rt.topics["events"]
     outs = [Out(events_topic, key, codec.encode(e), type=e.TYPE) for e in decision.emit]
     if decision.rejected:
@@ -63,11 +64,20 @@ async def handle(rt, ev) -> None:
     new = decision.state
     if new is not None and new != state:
         table[key] = dump_state(new)
+        await _confirm(table, msg)
     track(rt, msg.partition, event.matter_id, state, new)
     metrics.count_emitted(decision.emit, new.category if new else None)
     if not event.INTERNAL:
         rt.newest_event_at = max(rt.newest_event_at, event.occurred_at)
         metrics.LATENCY.labels(STAGE).observe(max(0.0, time.time() - event.occurred_at / 1000))
+
+
+async def _confirm(table, msg) -> None:
+    """The new state is in Kafka before this input counts as processed (streams/durable.py)."""
+    try:
+        await table.confirm()
+    except Exception as exc:  # not known to be durable: exit without committing, redo the input
+        raise LogWriteError(msg.topic, msg.partition, msg.offset, exc) from exc
 
 
 def track(rt, partition: int, matter_id: str, old: MatterState | None, new: MatterState | None) -> None:

@@ -17,6 +17,7 @@ from streams import intake, matters, scanner
 from streams.app import Runtime, WorkerOptions
 from streams.clock import StreamClock
 from streams.deadlines import DeadlineIndex
+from streams.errors import LogWriteError
 from test_state import DEFAULTS, MIN, H, T0, World
 
 # --- the deadline index -------------------------------------------------------------------
@@ -116,6 +117,24 @@ class FakeTopic:
         return future
 
 
+class FakeTable(dict):
+    """A table whose changelog is the bus: records how many outputs were sent when each key
+    was set, and counts the confirmations the agent waited for."""
+
+    def __init__(self, bus: list):
+        super().__init__()
+        self.bus, self.set_after, self.confirms, self.fail = bus, {}, 0, None
+
+    def __setitem__(self, key, value):
+        self.set_after[key] = len(self.bus)
+        super().__setitem__(key, value)
+
+    async def confirm(self):
+        if self.fail:
+            raise self.fail
+        self.confirms += 1
+
+
 class Pipeline:
     """The worker's topology with lists for topics and dicts for tables."""
 
@@ -131,7 +150,7 @@ class Pipeline:
         t = settings.topics
         self.names = {"intake": t.intake, "matters": t.matters, "events": t.events, "deadletter": t.deadletter}
         self.rt.topics = {k: FakeTopic(v, self.PARTITIONS, self.bus) for k, v in self.names.items()}
-        self.rt.tables = {"seen": {}, "clocks": {}, "matters": {}}
+        self.rt.tables = {"seen": {}, "clocks": {}, "matters": FakeTable(self.bus)}
         self.offsets: dict = {}
         self.log: list = []
         self.deadletters: list = []
@@ -227,6 +246,22 @@ def test_a_replayed_input_writes_nothing_new_and_keeps_the_state():
     p.run()
     assert p.rt.tables["matters"] == before and [e.TYPE for e in p.log].count("accepted") == 1
     assert not p.deadletters
+
+
+def test_the_state_is_written_after_its_outputs_and_confirmed_before_the_input_counts():
+    p = Pipeline()
+    p.publish(make("reported", "m1", 0, T0))
+    table = p.rt.tables["matters"]
+    assert [e.TYPE for e in p.log] == ["reported", "routed", "sla_started"]
+    assert table.set_after[b"m1"] == 3  # the three log events were sent (and acknowledged) first
+    assert table.confirms == 1
+
+
+def test_a_state_kafka_did_not_acknowledge_fails_the_input_instead_of_counting_it():
+    p = Pipeline()
+    p.rt.tables["matters"].fail = OSError("broker gone")
+    with pytest.raises(LogWriteError, match=r"unit\.matters\.accepted\[\d\]@0 failed: OSError"):
+        p.publish(make("reported", "m1", 0, T0))
 
 
 def test_open_matters_and_the_index_follow_the_state():
