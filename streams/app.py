@@ -9,6 +9,7 @@ topic prefix, so test runs and deployments with different prefixes never share s
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,7 +21,7 @@ from events.calendar import Calendar
 from events.orgtree import OrgTree
 from events.state import Context
 from gridflow.settings import Settings
-from streams import intake, matters, metrics, scanner
+from streams import intake, matters, metrics, scanner, watchdog
 from streams.clock import WALL, StreamClock
 from streams.deadlines import DeadlineIndex
 from streams.durable import DurableTable
@@ -38,6 +39,7 @@ class WorkerOptions:
     session_timeout: float = 10.0  # how long a dead worker keeps its partitions
     loglevel: str = "info"
     org_wait_seconds: float = 0.0  # how long to wait for org units on the topic at start-up
+    stall_seconds: float = 60.0  # exit (75) when records wait this long with none handled; 0: never
 
 
 def app_id(settings: Settings) -> str:
@@ -57,6 +59,7 @@ class Runtime:
     open_matters: dict[int, dict[str, int]] = field(default_factory=dict)  # partition -> level -> count
     positions: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> next offset
     newest_event_at: int = 0
+    last_progress: float = field(default_factory=time.monotonic)  # when a record was last handled
     index_ready: bool = False
     topics: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)
@@ -123,6 +126,7 @@ def build(settings: Settings, options: WorkerOptions | None = None, *, tree: Org
     intake.register(rt)
     matters.register(rt)
     scanner.register(rt)
+    watchdog.register(rt)
 
     @app.page("/metrics")
     async def metrics_page(web, request):

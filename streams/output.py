@@ -75,6 +75,7 @@ async def guarded(rt, stage: str, ev, handle: Callable[[object, object], Awaitab
     except LogWriteError as exc:
         exit_on_log_write_failure(exc)
     rt.positions[(msg.topic, msg.partition)] = msg.offset + 1
+    rt.last_progress = time.monotonic()
 
 
 def exit_on_log_write_failure(exc: LogWriteError) -> None:

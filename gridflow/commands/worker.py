@@ -14,7 +14,9 @@ Settings come from the environment (GRIDFLOW_KAFKA_BOOTSTRAP, GRIDFLOW_TOPIC_PRE
 GRIDFLOW_PARTITIONS, GRIDFLOW_CLOCK, GRIDFLOW_WORKER_ID, GRIDFLOW_WORKER_WEB_PORT,
 GRIDFLOW_SCAN_INTERVAL_SECONDS, GRIDFLOW_POLICY_PATH, GRIDFLOW_ORG_PATH); the options
 below override them for this process. The topics are created if missing (`gridflow topics`).
-Metrics: http://127.0.0.1:<web-port>/metrics. Stop with Ctrl-C or SIGTERM."""
+Metrics: http://127.0.0.1:<web-port>/metrics. Stop with Ctrl-C or SIGTERM.
+Exit codes a supervisor should restart on: 70 (Kafka did not acknowledge a write) and 75 (the
+consumer stalled); neither commits past the last record handled, so a restart loses nothing."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--org", help="org tree CSV or JSON lines (GRIDFLOW_ORG_PATH; default: the org topic)")
     parser.add_argument("--org-wait", type=float, default=120.0,
                         help="seconds to wait at start-up for org units on the org topic (no --org)")
+    parser.add_argument("--stall-timeout", type=float, default=60.0,
+                        help="exit with code 75 (for the supervisor to restart it) when records wait this many "
+                             "seconds with none handled; 0 disables")
     parser.add_argument("--scan-interval", type=float, help="seconds between SLA scans (GRIDFLOW_SCAN_INTERVAL_SECONDS)")
     parser.add_argument("--store", choices=["rocksdb", "memory"], default="rocksdb",
                         help="table store: rocksdb (default, local state survives restarts) or memory")
@@ -63,7 +68,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     options = WorkerOptions(store=args.store, data_dir=args.data_dir, grace_seconds=args.grace,
                             commit_interval=args.commit_interval, session_timeout=args.session_timeout,
-                            loglevel=args.loglevel, org_wait_seconds=args.org_wait)
+                            loglevel=args.loglevel, org_wait_seconds=args.org_wait,
+                            stall_seconds=args.stall_timeout)
     try:
         runtime = build(settings, options)
     except (StreamsError, EventError, OSError) as exc:

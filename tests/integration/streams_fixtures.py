@@ -23,6 +23,7 @@ from events.state import Context, MatterState, decide
 from events.types import DeadlineReached, Event, Watermark
 from gridflow.children import free_port, settings_env
 from gridflow.settings import Settings
+from streams.watchdog import EXIT_STALLED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,6 +80,7 @@ class WorkerProcess:
         self.settings, self.tmp, self.args = settings.with_(worker_id=worker_id), tmp, args
         self.proc: subprocess.Popen | None = None
         self.starts = 0
+        self.stall_restarts = 0
 
     @property
     def log_path(self) -> Path:
@@ -91,7 +93,8 @@ class WorkerProcess:
             log.flush()
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gridflow.cli", "worker", "--data-dir", str(self.tmp / "data"),
-                 "--grace", "0.2", "--commit-interval", "0.5", "--session-timeout", "6", *self.args],
+                 "--grace", "0.2", "--commit-interval", "0.5", "--session-timeout", "6", "--stall-timeout", "10",
+                 *self.args],
                 cwd=ROOT, env=settings_env(self.settings), stdout=log, stderr=subprocess.STDOUT)
         return self
 
@@ -182,6 +185,9 @@ class Log:
                 pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; log has {len(self.events)} "
                             f"events, {len(self.deadletters)} dead letters\n{tails}", pytrace=False)
             for w in self.workers:
+                if w.proc is not None and w.proc.poll() == EXIT_STALLED:  # a supervisor starts it again
+                    w.stall_restarts += 1
+                    w.start()
                 if w.proc is not None and not w.alive() and w.proc.returncode not in (-signal.SIGKILL, None):
                     pytest.fail(f"worker {w.settings.worker_id} exited with {w.proc.returncode}\n{w.tail()}",
                                 pytrace=False)
