@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +25,9 @@ class DemoOptions:
     matters_per_day: int | None = None
     workers: int = 1
     drain_timeout: float = 600.0
+    # simulated minutes between watermarks: each is copied to every partition twice over, and
+    # the statistics do not depend on it (timers fire at their deadlines, whatever the clock)
+    watermark_minutes: int = 60
 
 
 @dataclass
@@ -123,7 +127,8 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
 
         truth = simulate(settings, tree, days=options.days, seed=options.seed,
                          matters_per_day=options.matters_per_day, progress=progress,
-                         truth_path=workdir / "truth.jsonl", publish_org=True, run_id=f"d{options.seed}")
+                         truth_path=workdir / "truth.jsonl", publish_org=True, run_id=f"d{options.seed}",
+                         watermark_every=timedelta(minutes=options.watermark_minutes))
         bar.show("simulating", 1.0, f"{len(truth.matters):,} matters published", force=True)
         bar.end()
         timings["publish"] = time.monotonic() - t1

@@ -14,6 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--matters-per-day", type=int, default=None,
                         help="mean new matters per day (default: a third of the grids)")
     parser.add_argument("--workers", type=int, default=1, help="Faust workers sharing the partitions (default 1)")
+    parser.add_argument("--watermark-minutes", type=int, default=60,
+                        help="simulated minutes between watermarks (default 60)")
     parser.add_argument("--drain-timeout", type=float, default=600.0,
                         help="seconds to wait for the pipeline to process everything (default 600)")
 
@@ -24,7 +26,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from gridflow.demo_report import render
 
     options = DemoOptions(days=args.days, grids=args.grids, seed=args.seed, matters_per_day=args.matters_per_day,
-                          workers=args.workers, drain_timeout=args.drain_timeout)
+                          workers=args.workers, drain_timeout=args.drain_timeout,
+                          watermark_minutes=args.watermark_minutes)
     try:
         result = run_demo(settings, options, say=lambda line: print(line, flush=True))
     except (DemoFailed, StackError) as exc:
