@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -21,10 +22,24 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Servers started by tests and the demo listen below Linux's ephemeral range (32768-60999): a
+# port the kernel hands out (bind to 0) is one a client polling it can also get as its own
+# source port, connect to itself, and keep the server from binding for minutes.
+PORT_RANGE = (20000, 32000)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port below the ephemeral range that nothing listens on now."""
+    low, high = PORT_RANGE
+    for _ in range(200):
+        port = random.randrange(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port in {low}-{high} on {host}")
 
 
 class Child:

@@ -34,6 +34,7 @@ from events.types import (EscalationRequested, Event, FeedbackGiven, MatterAccep
                           MatterClaimed, MatterDispatched, MatterEscalated, MatterReopened, MatterReported,
                           MatterResolved, MatterResumed, MatterRouted, MatterSuspended, MatterVerified,
                           SlaBreached, SlaStarted, SlaWarning, VerificationFailed, Watermark)
+from gridflow.children import free_port  # noqa: F401  (re-exported to the tests)
 
 START = 1_767_196_800_000  # 2026-01-01T00:00:00+08:00
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
@@ -534,12 +535,6 @@ def env_for(settings, **extra) -> dict:
 def gridflow(settings, *args, timeout: float = 120.0) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "gridflow.cli", *args], cwd=ROOT, env=env_for(settings),
                           capture_output=True, text=True, timeout=timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Outage:

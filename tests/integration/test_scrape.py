@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
+from gridflow.children import free_port
 import subprocess
 import sys
 import time
@@ -47,12 +47,6 @@ ORG = [("c", "city", ""), ("c-d1", "district", "c"), ("c-d1-s1", "street", "c-d1
        ("c-d1-s1-m1", "community", "c-d1-s1"), ("c-d1-s1-m1-g1", "grid", "c-d1-s1-m1"),
        ("c-d1-s1-m1-g1-x1", "compound", "c-d1-s1-m1-g1")]
 GRID, COMPOUND = "c-d1-s1-m1-g1", "c-d1-s1-m1-g1-x1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(what: str, probe: Callable[[], object], timeout: float, diagnose: Callable[[], str]) -> object:

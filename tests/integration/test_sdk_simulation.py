@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import socket
+from gridflow.children import free_port
 import subprocess
 import sys
 import time
@@ -26,12 +26,6 @@ from gridflow.simulate import simulate
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ ClickHouse server and chdb, and starting or creating twice changes nothing."""
 from __future__ import annotations
 
 import json
-import socket
+from gridflow.children import free_port
 import subprocess
 import sys
 import time
@@ -17,12 +17,6 @@ from deploy.stack import ServiceFailed, Stack
 from deploy.topics import TopicSpec, TopicsError, delete_topics, ensure_topics, topic_specs
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_message_round_trips_through_the_broker(settings, kafka_topics):
