@@ -32,15 +32,25 @@ class TopicsReport:
     existing: list[str]
 
 
+# Kafka's own default for one record (broker message.max.bytes, topic max.message.bytes):
+# an upstream record up to this size reaches the worker, which dead-letters anything over
+# events.codec.MAX_RECORD_BYTES with an excerpt; bigger ones the broker refuses to the producer.
+RECORD_LIMIT = "1048588"
+
+
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     t, n = settings.topics, settings.partitions
     return [
-        TopicSpec(t.intake, n, {}, "raw msgpack from upstream apps"),
-        TopicSpec(t.matters, n, {}, "validated, deduplicated, keyed by matter id"),
+        TopicSpec(t.intake, n, {"max.message.bytes": RECORD_LIMIT}, "raw msgpack from upstream apps"),
         # The event log is the source of truth (rebuilds replay it from offset zero): keep it forever.
         TopicSpec(t.events, n, {"retention.ms": "-1", "retention.bytes": "-1"}, "the event log"),
         # Dead letters are evidence of bad input, never silently dropped: kept like the log.
         TopicSpec(t.deadletter, n, {"retention.ms": "-1", "retention.bytes": "-1"}, "bad input with its reason"),
+        # The worker's matter states, latest per matter (and the event clock per partition): a new
+        # owner of a partition reads its partition of this topic before it handles a record.
+        # Small segments so compaction keeps up and a recovery reads little more than the live states.
+        TopicSpec(t.state, n, {"cleanup.policy": "compact", "segment.bytes": str(64 * 1024 * 1024),
+                               "min.cleanable.dirty.ratio": "0.25"}, "matter states, compacted"),
         # One record per org unit, latest wins; every worker reads all of it, so one partition.
         TopicSpec(t.org, 1, {"cleanup.policy": "compact"}, "the org tree, compacted"),
     ]

@@ -15,6 +15,10 @@ from events.orgtree import OrgUnit
 from events.types import Event
 from events.validation import Upcaster, from_wire, to_wire
 
+# The largest intake record the pipeline accepts (bytes of one encoded event). The largest
+# legitimate event, with 2,000 characters of text, is a few KB; anything bigger is dead-lettered.
+MAX_RECORD_BYTES = 65536
+
 # (type, from_version) -> function turning that version's data map into the next version's.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 

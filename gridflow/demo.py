@@ -108,7 +108,7 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
         f"(seed {options.seed}); topics {settings.topic_prefix}.*; store {settings.store}")
 
     children = [Child(f"worker-{i}", settings.with_(worker_id=f"demo-w{i}", worker_web_port=free_port()),
-                      ["worker", "--org", str(org_csv), "--store", "memory", "--loglevel", "warning",
+                      ["worker", "--org", str(org_csv), "--loglevel", "warning",
                        "--stall-timeout", "20"],
                       workdir / f"worker-{i}.log") for i in range(1, options.workers + 1)]
     children.append(Child("projector", settings, ["project", "--org", str(org_csv), "--progress-seconds", "5"],

@@ -10,7 +10,7 @@ from gridflow.settings import Settings
 
 @dataclass(frozen=True)
 class Backlog:
-    worker: int  # records the workers have not committed yet (intake + accepted topics)
+    worker: int  # intake records the workers have not committed yet
     projector: int  # records of the event log the projector has not committed yet
     log_size: int  # records in the event log
 
@@ -28,7 +28,7 @@ class PipelineWatch:
         self.consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
                                       enable_auto_commit=False, client_id="gridflow-watch")
         topics = settings.topics
-        self.worker_topics = [topics.intake, topics.matters]
+        self.worker_topics = [topics.intake]
         self.log_topic = topics.events
 
     def _partitions(self, topic: str):

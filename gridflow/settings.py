@@ -98,8 +98,8 @@ class Topics:
         return f"{self.prefix}.matters.intake"
 
     @property
-    def matters(self) -> str:  # validated, deduplicated, keyed by matter id
-        return f"{self.prefix}.matters.accepted"
+    def state(self) -> str:  # compacted: the worker's matter states and event clocks, per partition
+        return f"{self.prefix}.matters.state"
 
     @property
     def events(self) -> str:  # the event log: source of truth

@@ -1,135 +1,203 @@
 """The worker's composition root: one Faust app built from one ``Settings``.
 
-    runtime = build(settings, WorkerOptions(store="memory"))
-    runtime.app  # a faust.App with the intake and matter agents, the scanner, /metrics
+    worker = build(settings, WorkerOptions())
+    worker.app        # faust.App: web server (/metrics, /ready), the watchdog timer, the processor
+    worker.parts      # what is shared, frozen: rules of the state machine, topic names, tuning
 
-The app id (and so the consumer group and the table changelog topics) derives from the
-topic prefix, so test runs and deployments with different prefixes never share state.
+Faust hosts the worker (its lifecycle, signals, web server and timers); the records go through
+``streams.processor``, which reads and writes Kafka with aiokafka (the client Faust itself is
+built on) in batches, and keeps the matter states itself in a compacted topic. Why not Faust's
+agents and tables: docs/streams.md, "Why batches and not Faust's agents".
+
+The consumer group is ``<prefix>-streams``: test runs and deployments with different prefixes
+never share state.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
+import os
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
+from typing import Callable
 
 import faust
+import mode
+from faust.app.base import BootStrategy
 
 from events import policy as policy_mod
 from events.calendar import Calendar
 from events.orgtree import OrgTree
 from events.state import Context
 from gridflow.settings import Settings
-from streams import intake, matters, metrics, scanner, watchdog
-from streams.clock import WALL, StreamClock
-from streams.deadlines import DeadlineIndex
-from streams.durable import DurableTable
+from streams import metrics
+from streams.errors import EXIT_BUG, EXIT_LOG_WRITE_FAILED, CircuitOpen, LogWriteError
 from streams.orgsource import load_org_tree
+from streams.partition import WALL, Rules
+from streams.processor import Names, Processor, Tuning
+from streams.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    store: str = "rocksdb"  # rocksdb (production: local state survives restarts) | memory
-    data_dir: str = ".gridflow/worker"  # rocksdb files live in <data_dir>/<worker_id>
-    grace_seconds: float = 2.0  # wall clock: a deadline is proposed this long after it passed
+    grace_seconds: float = 2.0  # wall clock: a timer fires this long after it is due
     commit_interval: float = 1.0
     session_timeout: float = 10.0  # how long a dead worker keeps its partitions
     loglevel: str = "info"
     org_wait_seconds: float = 0.0  # how long to wait for org units on the topic at start-up
-    stall_seconds: float = 60.0  # exit (75) when records wait this long with none handled; 0: never
+    stall_seconds: float = 60.0  # the watchdog's patience; 0: no watchdog
+    batch_size: int = 2000
+    kafka_timeout: float = 120.0  # unacknowledged writes are retried this long, then exit 70
+    faults: frozenset[str] = frozenset()  # test-only fault injection (streams.processor.Tuning)
 
 
 def app_id(settings: Settings) -> str:
+    """The Faust app id and the workers' consumer group."""
     return f"{settings.topic_prefix}-streams"
 
 
-@dataclass
-class Runtime:
-    """Everything the agents and the scanner share inside one worker process."""
+@dataclass(frozen=True)
+class Parts:
+    """Everything a worker shares, built once."""
 
     settings: Settings
     options: WorkerOptions
+    rules: Rules
+    names: Names
+    tuning: Tuning
+    clients: Callable[[], tuple[object, object]]  # -> (consumer, producer), inside the event loop
+
+
+@dataclass
+class Worker:
+    parts: Parts
     app: faust.App
-    ctx: Context
-    clock: StreamClock
-    index: DeadlineIndex = field(default_factory=DeadlineIndex)
-    open_matters: dict[int, dict[str, int]] = field(default_factory=dict)  # partition -> level -> count
-    positions: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> next offset
-    newest_event_at: int = 0
-    last_progress: float = field(default_factory=time.monotonic)  # when a record was last handled
-    index_ready: bool = False
-    topics: dict = field(default_factory=dict)
-    tables: dict = field(default_factory=dict)
-
-    @property
-    def partitions(self) -> int:
-        return self.settings.partitions
+    processor: Processor | None = None  # built when the app starts (aiokafka wants a running loop)
+    watchdog: Watchdog | None = None
+    exit: Callable[[int], None] = field(default=os._exit)
 
 
-def build(settings: Settings, options: WorkerOptions | None = None, *, tree: OrgTree | None = None) -> Runtime:
+class _Boot(BootStrategy):
+    # The processor owns the worker's Kafka clients; Faust's own consumer and producer stay off
+    # (no group of Faust's own, no topics of Faust's own).
+    enable_kafka_consumer = False
+    enable_kafka_producer = False
+
+
+class _App(faust.App):
+    BootStrategy = _Boot
+
+
+def kafka_clients(settings: Settings, options: WorkerOptions) -> Callable[[], tuple[object, object]]:
+    def make():
+        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+        session_ms = int(options.session_timeout * 1000)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap, group_id=app_id(settings), client_id=settings.worker_id,
+            enable_auto_commit=False, auto_offset_reset="earliest", session_timeout_ms=session_ms,
+            heartbeat_interval_ms=max(1000, session_ms // 3), rebalance_timeout_ms=max(60_000, 3 * session_ms),
+            max_poll_interval_ms=600_000, max_partition_fetch_bytes=4 * 1024 * 1024)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap, client_id=settings.worker_id, acks="all",
+            enable_idempotence=True, linger_ms=5, max_batch_size=512 * 1024, request_timeout_ms=30_000)
+        return consumer, producer
+
+    return make
+
+
+def build(settings: Settings, options: WorkerOptions | None = None, *, tree: OrgTree | None = None,
+          clients: Callable[[], tuple[object, object]] | None = None) -> Worker:
     options = options or WorkerOptions()
     settings.check()
     tree = tree if tree is not None else load_org_tree(settings, wait=options.org_wait_seconds)
     policy = policy_mod.load(settings.policy_path or None)
-    calendar = Calendar(on_fallback=_calendar_fallback)
-    datadir = Path(options.data_dir) / settings.worker_id
-    datadir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    ctx = Context(policy, tree, Calendar(on_fallback=_calendar_fallback), producer="gridflow-streams")
+    t = settings.topics
+    rules = Rules(ctx, log_topic=t.events, partitions=settings.partitions, clock=settings.clock,
+                  grace_ms=int(options.grace_seconds * 1000) if settings.clock == WALL else 0)
+    names = Names(intake=t.intake, events=t.events, deadletter=t.deadletter, state=t.state, group=app_id(settings))
+    tuning = Tuning(batch_size=options.batch_size, commit_interval=options.commit_interval,
+                    scan_interval=settings.scan_interval_seconds, kafka_timeout=options.kafka_timeout,
+                    faults=options.faults)
+    parts = Parts(settings, options, rules, names, tuning, clients or kafka_clients(settings, options))
+    app = _App(
         app_id(settings),
         broker=f"kafka://{settings.kafka_bootstrap}",
-        store="memory://" if options.store == "memory" else "rocksdb://",
-        datadir=str(datadir),
-        topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication_factor,
-        key_serializer="raw",
-        value_serializer="raw",
-        consumer_auto_offset_reset="earliest",
-        processing_guarantee="at_least_once",  # never exactly_once (DESIGN.md: open Faust bugs)
-        broker_commit_interval=options.commit_interval,
-        broker_session_timeout=options.session_timeout,
-        broker_heartbeat_interval=max(1.0, options.session_timeout / 3),
-        broker_rebalance_timeout=max(30.0, options.session_timeout * 3),
-        producer_acks=-1,
+        store="memory://",
+        datadir=os.path.join(".gridflow", "worker", settings.worker_id),  # Faust wants one; it stays empty
         web_enabled=True,
         web_bind=settings.listen_host,  # 127.0.0.1 by default; containers set 0.0.0.0
         web_host="127.0.0.1",
         web_port=settings.worker_web_port,
         web_in_thread=False,
-        # No standby replicas: with two workers, a standby promoted to active once came up without
-        # its latest states (the demo lost 4% of its matters); a new owner replays the changelog.
-        table_standby_replicas=0,
-        Table=DurableTable,  # the matter agent awaits its state's changelog record (streams/durable.py)
     )
-    clock = StreamClock(settings.clock, sources=settings.partitions,
-                        grace_ms=int(options.grace_seconds * 1000) if settings.clock == WALL else 0)
-    rt = Runtime(settings, options, app, Context(policy, tree, calendar, producer="gridflow-streams"), clock)
-    t = settings.topics
+    worker = Worker(parts, app)
+    os.makedirs(app.conf.datadir, exist_ok=True)  # Faust makes only the last level
+    _register(worker)
+    log.info("worker %s: group %s, clock %s, %d partitions, policy %s, %d org units", settings.worker_id,
+             app_id(settings), settings.clock, settings.partitions, policy.version, len(tree))
+    return worker
 
-    def topic(name: str):
-        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
-                         value_serializer="raw", partitions=settings.partitions)
 
-    rt.topics = {"intake": topic(t.intake), "matters": topic(t.matters), "events": topic(t.events),
-                 "deadletter": topic(t.deadletter)}
+def _register(worker: Worker) -> None:
+    app, parts = worker.app, worker.parts
 
-    def table(name: str, **kw):
-        return app.Table(name, partitions=settings.partitions, key_type=bytes, value_type=bytes,
-                         default=None, **kw)
+    class ProcessorService(mode.Service):
+        """Starts the Kafka clients and the processor's loop; stops them in order."""
 
-    rt.tables = {
-        "seen": table("intake-seen", help="recent event ids per matter: the intake's dedup"),
-        "clocks": table("clocks", help="per partition: the newest watermark from each intake partition"),
-    }
-    rt.tables["matters"] = table("matters", help="matter state by matter id",
-                                 on_recover=lambda: scanner.rebuild(rt))
+        _task: asyncio.Task | None = None
 
-    intake.register(rt)
-    matters.register(rt)
-    scanner.register(rt)
-    watchdog.register(rt)
+        async def on_start(self) -> None:
+            if parts.options.loglevel != "debug":
+                logging.getLogger("aiokafka").setLevel(logging.INFO)  # no debug record per send
+            consumer, producer = parts.clients()
+            await producer.start()
+            await consumer.start()
+            worker.processor = Processor(parts.rules, parts.names, consumer, producer,
+                                         bootstrap=parts.settings.kafka_bootstrap,
+                                         worker_id=parts.settings.worker_id, tuning=parts.tuning)
+            if parts.options.stall_seconds > 0:
+                worker.watchdog = Watchdog(worker.processor, parts.options.stall_seconds, exit=worker.exit)
+            worker.processor.subscribe()
+            self._task = asyncio.ensure_future(self._run())
+
+        async def _run(self) -> None:
+            try:
+                await worker.processor.run()
+            except LogWriteError as exc:
+                _fatal(worker, EXIT_LOG_WRITE_FAILED, f"{exc}; exiting without committing: the records are "
+                                                      "processed again after a restart")
+            except CircuitOpen as exc:
+                _fatal(worker, EXIT_BUG, str(exc))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the loop itself failed: nothing unwritten is committed
+                log.exception("the processor's loop failed")
+                _fatal(worker, EXIT_LOG_WRITE_FAILED, f"the processor's loop failed: {exc!r}")
+
+        async def on_stop(self) -> None:
+            proc = worker.processor
+            if proc is None:
+                return
+            proc.stop()
+            if self._task is not None:
+                try:
+                    await asyncio.wait_for(self._task, timeout=30)
+                except (asyncio.TimeoutError, asyncio.CancelledError):
+                    log.warning("the processor did not finish its last batch in 30s")
+            await proc.consumer.stop()  # leaves the group: the partitions move now, not after a timeout
+            await proc.producer.stop()
+
+    app.service(ProcessorService)
+
+    if parts.options.stall_seconds > 0:
+        @app.timer(interval=max(1.0, parts.options.stall_seconds / 4), name="watchdog")
+        async def watchdog():
+            if worker.watchdog is not None:
+                await worker.watchdog.check()
 
     @app.page("/metrics")
     async def metrics_page(web, request):
@@ -137,10 +205,20 @@ def build(settings: Settings, options: WorkerOptions | None = None, *, tree: Org
         # aiohttp refuses a charset inside content_type, so the full header goes in as is
         return web.bytes(body, headers={"Content-Type": content_type})
 
-    log.info("worker %s: app %s, clock %s, store %s, %d partitions, policy %s, %d org units",
-             settings.worker_id, app.conf.id, settings.clock, options.store, settings.partitions,
-             policy.version, len(tree))
-    return rt
+    @app.page("/ready")
+    async def ready_page(web, request):
+        """200 once every assigned partition's states are loaded; 503 before."""
+        proc = worker.processor
+        ready = proc is not None and proc.is_ready
+        body = {"ready": ready, "partitions": sorted(proc.ready) if proc else [],
+                "recovering": sorted(proc.recovering) if proc else []}
+        return web.json(body, status=200 if ready else 503)
+
+
+def _fatal(worker: Worker, code: int, message: str) -> None:
+    log.critical("%s (exit %d)", message, code)
+    logging.shutdown()
+    worker.exit(code)
 
 
 def _calendar_fallback(day: date) -> None:

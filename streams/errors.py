@@ -1,5 +1,11 @@
-"""The one root exception of the streams package."""
+"""The one root exception of the streams package, and the exit codes a supervisor reads."""
 from __future__ import annotations
+
+# Exit codes of `gridflow worker` (docs/operations.md). None commits past the last record whose
+# outputs and state Kafka acknowledged, so a restart loses nothing.
+EXIT_LOG_WRITE_FAILED = 70  # Kafka did not acknowledge a write within the bound: restart
+EXIT_BUG = 71  # too many records failed on an internal error: a bug to fix, a restart repeats it
+EXIT_STALLED = 75  # records wait and none is handled, and a repair did not help: restart
 
 
 class StreamsError(Exception):
@@ -7,12 +13,16 @@ class StreamsError(Exception):
 
 
 class LogWriteError(StreamsError):
-    """Kafka did not acknowledge a write the agent depends on. Fatal for the worker: the input
-    offset is not committed, so the message is processed again after the restart."""
+    """Kafka did not acknowledge writes the worker depends on (outputs, states) in time. Fatal:
+    offsets are not committed, so the records are processed again after the restart."""
 
-    def __init__(self, topic: str, partition: int, offset: int, cause: BaseException):
-        self.topic, self.partition, self.offset = topic, partition, offset
-        super().__init__(f"writing the output of {topic}[{partition}]@{offset} failed: {cause!r}")
+    def __init__(self, what: str, cause: BaseException):
+        self.what, self.cause = what, cause
+        super().__init__(f"writing {what} failed: {cause!r}")
+
+
+class CircuitOpen(StreamsError):
+    """Too many recent records failed on an internal error: stop instead of dead-lettering the stream."""
 
 
 class NoOrgTree(StreamsError):

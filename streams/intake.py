@@ -1,64 +1,61 @@
-"""The intake agent: raw bytes from upstream -> decode, upcast, validate -> drop exact
-duplicates by event id -> the accepted topic, keyed by matter id. Everything else goes to
-the dead-letter topic with the reason, the original bytes and topic/partition/offset.
+"""What one intake record is: an upstream event, a watermark, or a dead letter with a reason.
 
-A watermark is forwarded to every partition of the accepted topic, tagged with the intake
-partition it came through (header ``gridflow-source``). Publishers send a copy of each
-watermark to every intake partition, after the events it covers (the SDK's ``watermark()``
-does); the event clock of an accepted partition is the minimum over intake partitions, so
-every event published before a watermark is ahead of it (docs/streams.md, "Two clocks").
+Pure (no Kafka): the partition processor calls ``classify`` on every record before the state
+machine sees it. Codes are short and bounded (they are metric labels); stage ``intake``.
 """
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
+
+from aiokafka.partitioner import murmur2
 
 from events import codec
+from events.codec import MAX_RECORD_BYTES
 from events.errors import DecodeError, ValidationError
-from events.types import Watermark
-from streams import metrics
-from streams.output import Out, deadletter, guarded, send_all
+from events.types import Event
 
 STAGE = "intake"
-SOURCE_HEADER = "gridflow-source"
-SEEN_MAX = 256  # event ids remembered per matter
+CODES = ("too_large", "undecodable", "invalid", "not_upstream", "wrong_partition")
 
 
-def register(rt) -> None:
-    @rt.app.agent(rt.topics["intake"], name="intake", concurrency=1)
-    async def intake_agent(stream):
-        async for ev in stream.events():
-            await guarded(rt, STAGE, ev, handle)
+@dataclass(frozen=True, slots=True)
+class Bad:
+    """Why a record goes to the dead-letter topic instead of the state machine."""
+
+    stage: str
+    code: str
+    message: str
+    event_id: str | None = None
+    type: str = ""  # the event type when it decoded, for the metrics
 
 
-async def handle(rt, ev) -> None:
-    msg = ev.message
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as in the Java client) gives a key."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def classify(value: bytes | None, partition: int, partitions: int) -> Event | Bad:
+    """The record's event, or why it is a dead letter."""
+    if value is None:
+        return Bad(STAGE, "undecodable", "an empty record (a tombstone) is not an event")
+    if len(value) > MAX_RECORD_BYTES:
+        return Bad(STAGE, "too_large", f"the record has {len(value):,} bytes; an intake record may have at most "
+                                       f"{MAX_RECORD_BYTES:,}")
     try:
-        event = codec.decode(ev.value)
+        event = codec.decode(value)
     except DecodeError as exc:
-        metrics.EVENTS_IN.labels(msg.topic, "undecodable").inc()
-        return await send_all(ev, [deadletter(rt, ev, stage=STAGE, code="undecodable", message=str(exc))])
+        return Bad(STAGE, "undecodable", str(exc))
     except ValidationError as exc:
-        metrics.EVENTS_IN.labels(msg.topic, "invalid").inc()
-        return await send_all(ev, [deadletter(rt, ev, stage=STAGE, code="invalid", message=str(exc))])
-    metrics.EVENTS_IN.labels(msg.topic, event.TYPE).inc()
+        return Bad(STAGE, "invalid", str(exc))
     if event.DERIVED or event.INTERNAL:
-        return await send_all(ev, [deadletter(rt, ev, stage=STAGE, code="not_upstream", event_id=event.event_id,
-                                              message=f"{event.TYPE} is derived by the pipeline, not accepted")])
-    if isinstance(event, Watermark):
-        return await _watermark(rt, ev, event)
-    key = event.matter_id.encode("utf-8")
-    seen_table = rt.tables["seen"]
-    raw_seen = seen_table.get(key)
-    seen = codec.unpack(raw_seen) if raw_seen else []
-    if event.event_id in seen:
-        metrics.DUPLICATES.labels(STAGE).inc()
-        return
-    await send_all(ev, [Out(rt.topics["matters"], key, codec.encode(event), type=event.TYPE)])
-    seen_table[key] = codec.pack((seen + [event.event_id])[-SEEN_MAX:])
-    metrics.LATENCY.labels(STAGE).observe(max(0.0, time.time() - event.occurred_at / 1000))
-
-
-async def _watermark(rt, ev, event: Watermark) -> None:
-    raw, key = codec.encode(event), event.matter_id.encode("utf-8")
-    source = {SOURCE_HEADER: str(ev.message.partition).encode()}
-    await send_all(ev, [Out(rt.topics["matters"], key, raw, p, source, event.TYPE) for p in range(rt.partitions)])
+        return Bad(STAGE, "not_upstream", f"{event.TYPE} is derived by the pipeline, not accepted from upstream",
+                   event.event_id, event.TYPE)
+    if event.TYPE == "watermark":
+        return event  # sent to every partition on purpose
+    home = partition_of(event.matter_id.encode("utf-8"), partitions)
+    if home != partition:
+        return Bad(STAGE, "wrong_partition",
+                   f"matter {event.matter_id} belongs on partition {home}, the record came on {partition}: key "
+                   "every record by its matter id and use Kafka's default (murmur2) partitioner",
+                   event.event_id, event.TYPE)
+    return event

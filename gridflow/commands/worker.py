@@ -1,4 +1,4 @@
-"""``gridflow worker``: run one Faust worker (intake agent, matter agent, SLA scanner, /metrics).
+"""``gridflow worker``: run one worker (the partition processor, its timers, /metrics, /ready).
 
 Several workers with the same GRIDFLOW_TOPIC_PREFIX form one consumer group and share the
 partitions; give each its own --worker-id and --web-port."""
@@ -14,9 +14,12 @@ Settings come from the environment (GRIDFLOW_KAFKA_BOOTSTRAP, GRIDFLOW_TOPIC_PRE
 GRIDFLOW_PARTITIONS, GRIDFLOW_CLOCK, GRIDFLOW_WORKER_ID, GRIDFLOW_WORKER_WEB_PORT,
 GRIDFLOW_SCAN_INTERVAL_SECONDS, GRIDFLOW_POLICY_PATH, GRIDFLOW_ORG_PATH); the options
 below override them for this process. The topics are created if missing (`gridflow topics`).
-Metrics: http://127.0.0.1:<web-port>/metrics. Stop with Ctrl-C or SIGTERM.
-Exit codes a supervisor should restart on: 70 (Kafka did not acknowledge a write) and 75 (the
-consumer stalled); neither commits past the last record handled, so a restart loses nothing."""
+Metrics: http://127.0.0.1:<web-port>/metrics; readiness (every partition's states loaded):
+/ready. Stop with Ctrl-C or SIGTERM: the batch in flight is written and committed first.
+Exit codes: 70 (Kafka did not acknowledge writes for --kafka-timeout seconds) and 75 (stalled,
+and a repair did not help): restart it; neither commits past the last written batch, so a
+restart loses nothing. 71: too many records failed on an internal error (a bug): the circuit
+breaker stopped the worker instead of dead-lettering the stream; fix before restarting."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,18 +33,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--org-wait", type=float, default=120.0,
                         help="seconds to wait at start-up for org units on the org topic (no --org)")
     parser.add_argument("--stall-timeout", type=float, default=60.0,
-                        help="exit with code 75 (for the supervisor to restart it) when records wait this many "
-                             "seconds with none handled; 0 disables")
+                        help="when records wait this many seconds with none handled, restart their fetches; if "
+                             "that does not help, exit 75 for the supervisor to restart the worker; 0 disables")
     parser.add_argument("--scan-interval", type=float, help="seconds between SLA scans (GRIDFLOW_SCAN_INTERVAL_SECONDS)")
-    parser.add_argument("--store", choices=["rocksdb", "memory"], default="rocksdb",
-                        help="table store: rocksdb (default, local state survives restarts) or memory")
-    parser.add_argument("--data-dir", default=".gridflow/worker", help="where rocksdb keeps state (per worker id)")
+    parser.add_argument("--batch-size", type=int, default=2000,
+                        help="intake records handled, written and acknowledged together")
+    parser.add_argument("--kafka-timeout", type=float, default=120.0,
+                        help="seconds unacknowledged writes are retried (a broker restart) before exiting 70")
     parser.add_argument("--grace", type=float, default=2.0,
                         help="wall clock: seconds after a deadline before the scanner proposes it")
     parser.add_argument("--commit-interval", type=float, default=1.0, help="seconds between offset commits")
     parser.add_argument("--session-timeout", type=float, default=10.0,
                         help="seconds before a silent worker's partitions move to another")
     parser.add_argument("--loglevel", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--fault", action="append", default=[], choices=["skip-commits", "pause-fetch"],
+                        help=argparse.SUPPRESS)  # tests only: stalls for the watchdog to repair
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -66,18 +72,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"gridflow worker: cannot prepare topics on Kafka at {settings.kafka_bootstrap}: {exc!r} "
               "(is the stack up? `gridflow stack up`)", file=sys.stderr)
         return 1
-    options = WorkerOptions(store=args.store, data_dir=args.data_dir, grace_seconds=args.grace,
-                            commit_interval=args.commit_interval, session_timeout=args.session_timeout,
-                            loglevel=args.loglevel, org_wait_seconds=args.org_wait,
-                            stall_seconds=args.stall_timeout)
+    options = WorkerOptions(grace_seconds=args.grace, commit_interval=args.commit_interval,
+                            session_timeout=args.session_timeout, loglevel=args.loglevel,
+                            org_wait_seconds=args.org_wait, stall_seconds=args.stall_timeout,
+                            batch_size=args.batch_size, kafka_timeout=args.kafka_timeout,
+                            faults=frozenset(args.fault))
     try:
-        runtime = build(settings, options)
+        worker = build(settings, options)
     except (StreamsError, EventError, OSError) as exc:
         print(f"gridflow worker: {exc}", file=sys.stderr)
         return 1
-    worker = faust.Worker(runtime.app, loglevel=args.loglevel)
+    runner = faust.Worker(worker.app, loglevel=args.loglevel)
     try:
-        worker.execute_from_commandline()  # returns by SystemExit when the worker stops
+        runner.execute_from_commandline()  # returns by SystemExit when the worker stops
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0

@@ -1,6 +1,6 @@
 """Helpers for the streams integration tests: a worker as a real subprocess, a publisher,
 a reader of the event log and the dead-letter topic that waits on conditions with
-deadlines, the final matter states from the table's changelog, and the reference run of
+deadlines, the final matter states from the state topic, and the reference run of
 the pure state machine the log must equal."""
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from events.state import Context, MatterState, decide
 from events.types import DeadlineReached, Event, Watermark
 from gridflow.children import free_port, settings_env
 from gridflow.settings import Settings
-from streams.watchdog import EXIT_STALLED
+from streams import states as states_codec
+from streams.errors import EXIT_STALLED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,8 +93,7 @@ class WorkerProcess:
             log.write(f"\n===== start {self.starts} =====\n")
             log.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gridflow.cli", "worker", "--data-dir", str(self.tmp / "data"),
-                 "--grace", "0.2", "--commit-interval", "0.5", "--session-timeout", "6", "--stall-timeout", "10",
+                [sys.executable, "-m", "gridflow.cli", "worker", "--grace", "0.2", "--commit-interval", "0.5", "--session-timeout", "6", "--stall-timeout", "10",
                  *self.args],
                 cwd=ROOT, env=settings_env(self.settings), stdout=log, stderr=subprocess.STDOUT)
         return self
@@ -207,10 +207,10 @@ class Log:
 
 
 def table_states(settings: Settings, timeout: float = 30.0) -> dict[str, MatterState]:
-    """The newest value per key of the matter table's changelog topic."""
+    """The newest state per matter on the worker's state topic."""
     from kafka import KafkaConsumer, TopicPartition
 
-    topic = f"{settings.topic_prefix}-streams-matters-changelog"
+    topic = settings.topics.state
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None)
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
@@ -222,8 +222,8 @@ def table_states(settings: Settings, timeout: float = 30.0) -> dict[str, MatterS
         while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
             for records in consumer.poll(timeout_ms=200).values():
                 for r in records:
-                    if r.value:
-                        state = MatterState.from_dict(codec.unpack(r.value))
+                    if r.value and r.key != states_codec.CLOCK_KEY:
+                        state = states_codec.load(r.value)
                         states[state.matter_id] = state
         return states
     finally:

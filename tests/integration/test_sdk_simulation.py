@@ -53,7 +53,7 @@ def worker(sim_settings: Settings, tmp_path: Path):
     env.update({ENV_PREFIX + f.name.upper(): str(getattr(sim_settings, f.name))
                 for f in dataclasses.fields(Settings)})
     log = (tmp_path / "worker.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "gridflow.cli", "worker", "--store", "memory"],
+    proc = subprocess.Popen([sys.executable, "-m", "gridflow.cli", "worker"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     yield proc, tmp_path / "worker.log"
     if proc.poll() is None:

@@ -32,7 +32,7 @@ def crash_env(settings, kafka_bootstrap, tmp_path):
 
 def run_uninterrupted(make, things) -> tuple[dict[str, bytes], dict]:
     settings, tmp = make("steady")
-    worker = WorkerProcess(settings, tmp, "--store", "rocksdb").start()
+    worker = WorkerProcess(settings, tmp).start()
     pub, log = Publisher(settings), Log(settings, [worker])
     things += [worker, pub, log]
     publish(pub, scenario_steps())
@@ -47,7 +47,7 @@ def test_a_worker_killed_twice_mid_scenario_writes_exactly_the_events_of_an_unin
     steady_log, steady_states = run_uninterrupted(make, things)
 
     settings, tmp = make("crashed")
-    worker = WorkerProcess(settings, tmp, "--store", "rocksdb").start()
+    worker = WorkerProcess(settings, tmp).start()
     pub, log = Publisher(settings), Log(settings, [worker])
     things += [worker, pub, log]
     steps = scenario_steps()

@@ -45,7 +45,7 @@ def running():
 def test_event_time_scenario_writes_exactly_the_derived_events_of_the_state_machine(stream_env, running):
     make, tmp = stream_env
     settings = make(clock="event")
-    worker = WorkerProcess(settings, tmp, "--store", "memory").start()
+    worker = WorkerProcess(settings, tmp).start()
     pub, log = Publisher(settings), Log(settings, [worker])
     running += [worker, pub, log]
 
@@ -97,7 +97,7 @@ def test_event_time_scenario_writes_exactly_the_derived_events_of_the_state_mach
     junk = next(d for d in log.deadletters if d["reason"].startswith("undecodable"))
     assert junk["original"] == bad_records()[0][0] and junk["topic"] == settings.topics.intake
     assert junk["offset"] >= 0 and junk["partition"] in (0, 1)
-    # the re-sent report was dropped by the intake, not dead-lettered
+    # the re-sent report was dropped as a duplicate, not dead-lettered
     assert sum(1 for e in log.events if isinstance(e, MatterReported) and e.matter_id == "m-ontime") == 1
 
     # the table holds the same final states as the reference run
@@ -107,7 +107,7 @@ def test_event_time_scenario_writes_exactly_the_derived_events_of_the_state_mach
     text = metrics.decode()
     assert 'gridflow_escalations_total{from_level="grid",reason="breach"}' in text
     assert 'gridflow_deadletters_total{reason="undecodable",stage="intake"} 1.0' in text
-    assert 'gridflow_duplicates_dropped_total{stage="intake"} 1.0' in text
+    assert 'gridflow_duplicates_dropped_total{stage="matters"} 1.0' in text
     proposals = next(line for line in text.splitlines() if line.startswith("gridflow_scanner_proposals_total"))
     assert float(proposals.split()[-1]) > 0  # m-city only moves through the scanner's proposals
 
@@ -131,7 +131,7 @@ def test_wall_clock_escalates_when_the_deadline_passes_and_reads_the_org_topic(s
     pub = Publisher(settings)
     running.append(pub)
     pub.org(org_units())  # the worker reads the tree from the org topic
-    worker = WorkerProcess(settings, tmp, "--store", "memory").start()
+    worker = WorkerProcess(settings, tmp).start()
     log = Log(settings, [worker])
     running += [worker, log]
 

@@ -131,22 +131,6 @@ def test_the_dockerfile_installs_every_package_and_copies_to_the_image_source():
     for package in packages:
         assert re.search(rf"^COPY {package} {package}$", text, re.M), f"Dockerfile does not copy {package}/"
     assert extras <= set(pyproject["project"]["optional-dependencies"]), extras
-    if worker_default_store() == "rocksdb":
-        assert "rocksdb" in extras, "`gridflow worker` defaults to the rocksdb store: install the rocksdb extra"
-
-
-def worker_default_store() -> str | None:
-    """The default of `gridflow worker --store`, when the worker command is built."""
-    import argparse
-    import importlib
-
-    try:
-        module = importlib.import_module("gridflow.commands.worker")
-    except ModuleNotFoundError:
-        return None
-    parser = argparse.ArgumentParser()
-    module.add_arguments(parser)
-    return parser.get_default("store")
 
 
 def test_the_gridflow_image_is_built_here_and_tagged_with_the_package_version():

@@ -94,10 +94,18 @@ def test_the_default_password_is_escaped_into_users_xml():
 def test_topics_have_the_configured_partitions_and_the_log_is_kept_forever():
     specs = {s.name: s for s in topic_specs(SETTINGS.with_(partitions=6))}
     topics = SETTINGS.topics
-    for name in (topics.intake, topics.matters, topics.events, topics.deadletter):
+    for name in (topics.intake, topics.state, topics.events, topics.deadletter):
         assert specs[name].partitions == 6
     assert specs[topics.events].configs["retention.ms"] == "-1"
+    assert specs[topics.state].configs["cleanup.policy"] == "compact"
     assert specs[topics.org].configs == {"cleanup.policy": "compact"}
+
+
+def test_the_intake_takes_records_up_to_kafkas_own_limit_so_oversized_ones_are_dead_lettered():
+    from events.codec import MAX_RECORD_BYTES
+
+    specs = {s.name: s for s in topic_specs(SETTINGS)}
+    assert int(specs[SETTINGS.topics.intake].configs["max.message.bytes"]) > MAX_RECORD_BYTES
 
 
 def test_the_status_table_lines_up():

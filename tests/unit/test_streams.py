@@ -1,9 +1,9 @@
-"""The worker's parts without Kafka: the deadline index, the stream clock, the partitioner the
-scanner relies on, and the intake and matter agents' handlers driven in-process over fake
-topics and dict tables (the memory store's behaviour), checked against the pure state machine."""
+"""The worker's parts without Kafka: the timers, the intake's classification, one partition
+deciding records and firing timers (checked against the pure state machine), bounded dead
+letters, and the circuit breaker."""
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import random
 from types import SimpleNamespace
 
@@ -11,179 +11,53 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from events import codec
+from events.codec import MAX_RECORD_BYTES
 from events.types import REGISTRY, Watermark
-from gridflow.settings import Settings
-from streams import intake, matters, scanner
-from streams.app import Runtime, WorkerOptions
-from streams.clock import StreamClock
-from streams.deadlines import DeadlineIndex
-from streams.errors import LogWriteError
+from streams import metrics, states
+from streams.deadlines import Timers
+from streams.intake import Bad, classify, partition_of
+from streams.partition import Partition, Rules
+from streams.pending import EXCERPT, Pending, deadletter_value
+from streams.processor import Breaker
 from test_state import DEFAULTS, MIN, H, T0, World
 
-# --- the deadline index -------------------------------------------------------------------
+PARTITIONS = 2
+INTAKE = "unit.matters.intake"
+
+# --- the timers -----------------------------------------------------------------------------
 
 
-def test_the_index_pops_due_timers_earliest_first_and_keeps_the_rest():
-    index = DeadlineIndex()
-    index.set(0, "b", (300, 1, "resolve"))
-    index.set(0, "a", (100, 1, "accept"))
-    index.set(1, "c", (50, 2, "warning"))
-    assert [d.matter_id for d in index.pop_due(0, 300)] == ["a", "b"]
-    assert index.pop_due(0, 1000) == [] and len(index) == 1
-    assert index.pop_due(1, 49) == [] and index.pop_due(1, 50)[0].deadline == "warning"
+def test_the_timers_pop_what_is_due_earliest_first_and_keep_the_rest():
+    timers = Timers()
+    timers.set("b", (300, 1, "resolve"))
+    timers.set("a", (100, 1, "accept"))
+    timers.set("c", (400, 2, "warning"))
+    assert [d.matter_id for d in timers.pop_due(300)] == ["a", "b"]
+    assert timers.pop_due(399) == [] and len(timers) == 1 and timers.next_due() == 400
 
 
 def test_a_matters_new_timer_replaces_its_old_one():
-    index = DeadlineIndex()
-    index.set(0, "a", (100, 1, "accept"))
-    index.set(0, "a", (500, 2, "accept"))  # escalated: a new cycle
-    assert index.pop_due(0, 200) == []
-    assert [(d.due, d.cycle) for d in index.pop_due(0, 500)] == [(500, 2)]
-    index.set(0, "b", (100, 1, "accept"))
-    index.set(0, "b", None)  # resolved: no timer
-    assert index.pop_due(0, 10_000) == [] and len(index) == 0
+    timers = Timers()
+    timers.set("a", (100, 1, "accept"))
+    timers.set("a", (500, 2, "accept"))  # escalated: a new cycle
+    assert timers.pop_due(200) == []
+    assert [(d.due, d.cycle) for d in timers.pop_due(500)] == [(500, 2)]
+    timers.set("b", (100, 1, "accept"))
+    timers.set("b", None)  # resolved: no timer
+    assert timers.pop_due(10_000) == [] and len(timers) == 0 and timers.next_due() is None
 
 
-def test_the_index_stays_small_when_one_matter_changes_often():
-    index = DeadlineIndex()
+def test_the_heap_stays_small_when_one_matter_changes_often_and_the_limit_holds_the_rest_back():
+    timers = Timers()
     for due in range(10_000):
-        index.set(0, "a", (due, 1, "accept"))
-    assert len(index._heap[0]) < 2000
-    assert [d.due for d in index.pop_due(0, 20_000)] == [9_999]
-
-
-def test_a_revoked_partition_is_dropped_and_the_limit_holds_the_rest_back():
-    index = DeadlineIndex()
+        timers.set("a", (due, 1, "accept"))
+    assert len(timers._heap) < 2000
     for i in range(5):
-        index.set(0, f"m{i}", (i, 1, "accept"))
-    assert len(index.pop_due(0, 10, limit=2)) == 2 and len(index) == 3
-    index.drop(0)
-    assert index.partitions() == set() and len(index) == 0
+        timers.set(f"m{i}", (i, 1, "accept"))
+    assert len(timers.pop_due(10, limit=2)) == 2 and len(timers) == 4
 
 
-# --- the stream clock ---------------------------------------------------------------------
-
-
-def test_the_event_clock_waits_for_every_intake_partition_and_takes_the_lowest():
-    clock = StreamClock("event", sources=2)
-    assert clock.observe(0, 0, 1_000) and clock.now(0) is None
-    assert clock.observe(0, 1, 700) and clock.now(0) == 699  # due strictly before the watermark
-    assert not clock.observe(0, 1, 600)  # watermarks never go back
-    clock.observe(0, 1, 5_000)
-    assert clock.watermark(0) == 1_000 and clock.now(1) is None
-
-
-def test_the_event_clock_is_restored_from_its_marks():
-    clock = StreamClock("event", sources=2)
-    clock.restore(3, {0: 10, 1: 20})
-    assert clock.now(3) == 9 and clock.marks(3) == {0: 10, 1: 20}
-    clock.forget(3)
-    assert clock.now(3) is None
-
-
-def test_the_wall_clock_is_the_wall_minus_the_grace():
-    clock = StreamClock("wall", sources=2, grace_ms=2000, wall=lambda: 10_000)
-    assert clock.now(0) == 8_000 and clock.now(7) == 8_000
-
-
-def test_the_scanner_computes_the_partition_the_producer_chose():
-    partitioner = DefaultPartitioner()
-    rng = random.Random(7)
-    for _ in range(500):
-        key = f"m-{rng.getrandbits(64):x}".encode()
-        assert scanner.partition_of(key, 4) == partitioner(key, [0, 1, 2, 3], [0, 1, 2, 3])
-
-
-def test_clock_marks_round_trip_through_the_table_encoding():
-    assert scanner.decode_marks(scanner.encode_marks({0: 5, 1: 7})) == {0: 5, 1: 7}
-
-
-# --- the agents' handlers, in process ------------------------------------------------------
-
-
-class FakeTopic:
-    def __init__(self, name: str, partitions: int, bus: list):
-        self.name, self.partitions, self.bus = name, partitions, bus
-
-    def get_topic_name(self) -> str:
-        return self.name
-
-    async def send(self, key, value, partition=None, headers=None):
-        if partition is None:
-            partition = scanner.partition_of(key, self.partitions)
-        self.bus.append((self.name, partition, key, value, dict(headers or {})))
-        future = asyncio.get_running_loop().create_future()
-        future.set_result(None)
-        return future
-
-
-class FakeTable(dict):
-    """A table whose changelog is the bus: records how many outputs were sent when each key
-    was set, and counts the confirmations the agent waited for."""
-
-    def __init__(self, bus: list):
-        super().__init__()
-        self.bus, self.set_after, self.confirms, self.fail = bus, {}, 0, None
-
-    def __setitem__(self, key, value):
-        self.set_after[key] = len(self.bus)
-        super().__setitem__(key, value)
-
-    async def confirm(self):
-        if self.fail:
-            raise self.fail
-        self.confirms += 1
-
-
-class Pipeline:
-    """The worker's topology with lists for topics and dicts for tables."""
-
-    PARTITIONS = 2
-
-    def __init__(self, clock: str = "event"):
-        settings = Settings(topic_prefix="unit", partitions=self.PARTITIONS, clock=clock)
-        world = World()
-        self.ctx = world.ctx
-        self.rt = Runtime(settings, WorkerOptions(store="memory"), None, self.ctx,
-                          StreamClock(clock, sources=self.PARTITIONS))
-        self.bus: list = []
-        t = settings.topics
-        self.names = {"intake": t.intake, "matters": t.matters, "events": t.events, "deadletter": t.deadletter}
-        self.rt.topics = {k: FakeTopic(v, self.PARTITIONS, self.bus) for k, v in self.names.items()}
-        self.rt.tables = {"seen": {}, "clocks": {}, "matters": FakeTable(self.bus)}
-        self.offsets: dict = {}
-        self.log: list = []
-        self.deadletters: list = []
-
-    def publish(self, event_or_bytes, key: str | None = None, partition: int | None = None):
-        raw = event_or_bytes if isinstance(event_or_bytes, bytes) else codec.encode(event_or_bytes)
-        key = key or event_or_bytes.matter_id
-        asyncio.run(self.rt.topics["intake"].send(key.encode(), raw, partition))
-        self.run()
-
-    def run(self):
-        async def loop():
-            while self.bus:
-                topic, partition, key, value, headers = self.bus.pop(0)
-                offset = self.offsets[(topic, partition)] = self.offsets.get((topic, partition), -1) + 1
-                ev = SimpleNamespace(message=SimpleNamespace(topic=topic, partition=partition, offset=offset,
-                                                             key=key), key=key, value=value, headers=headers)
-                if topic == self.names["intake"]:
-                    await intake.handle(self.rt, ev)
-                elif topic == self.names["matters"]:
-                    await matters.handle(self.rt, ev)
-                elif topic == self.names["events"]:
-                    self.log.append(codec.decode(value))
-                else:
-                    self.deadletters.append(codec.decode_deadletter(value))
-
-        asyncio.run(loop())
-
-    def watermark(self, at: int, partitions: tuple[int, ...] = (0, 1)):
-        """As the SDK does: a copy on every intake partition."""
-        for p in partitions:
-            self.publish(Watermark(event_id=f"wm-{at}.p{p}", matter_id="clock", occurred_at=at, producer="t"),
-                         partition=p)
+# --- classifying intake records ---------------------------------------------------------------
 
 
 def make(type_name: str, matter: str, n: int, at: int, **data):
@@ -191,92 +65,181 @@ def make(type_name: str, matter: str, n: int, at: int, **data):
     return REGISTRY[type_name](event_id=f"{matter}-{n}", matter_id=matter, occurred_at=at, producer="t", **payload)
 
 
-def test_watermarks_drive_escalations_through_the_scanners_proposals():
-    p = Pipeline("event")
-    p.publish(make("reported", "m1", 0, T0))
-    p.publish(make("reported", "m2", 0, T0 + MIN))
-    p.publish(make("accepted", "m2", 1, T0 + 2 * MIN, unit="g1"))
+def home(matter: str) -> int:
+    return partition_of(matter.encode(), PARTITIONS)
+
+
+def test_the_partition_of_a_matter_is_the_one_kafkas_default_partitioner_chose():
+    partitioner = DefaultPartitioner()
+    rng = random.Random(7)
+    for _ in range(500):
+        key = f"m-{rng.getrandbits(64):x}".encode()
+        assert partition_of(key, 4) == partitioner(key, [0, 1, 2, 3], [0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("value, code", [
+    (None, "undecodable"),
+    (b"\xc1 not msgpack", "undecodable"),
+    (codec.pack({"type": "reported"}), "invalid"),
+    (b"\x00" * (MAX_RECORD_BYTES + 1), "too_large"),
+    (codec.encode(make("routed", "m1", 9, T0)), "not_upstream"),
+])
+def test_bad_records_are_classified_with_a_bounded_code(value, code):
+    got = classify(value, home("m1"), PARTITIONS)
+    assert isinstance(got, Bad) and got.code == code and got.stage == "intake" and got.message
+
+
+def test_an_event_on_another_partition_than_its_matters_is_refused_with_the_way_to_key_it():
+    event = make("reported", "m1", 0, T0)
+    assert classify(codec.encode(event), home("m1"), PARTITIONS) == event
+    got = classify(codec.encode(event), 1 - home("m1"), PARTITIONS)
+    assert isinstance(got, Bad) and got.code == "wrong_partition" and "key every record by its matter id" in got.message
+
+
+def test_a_watermark_is_welcome_on_every_partition():
+    mark = Watermark(event_id="wm", matter_id="clock", occurred_at=T0, producer="t")
+    assert all(classify(codec.encode(mark), p, PARTITIONS) == mark for p in range(PARTITIONS))
+
+
+# --- one partition ----------------------------------------------------------------------------
+
+
+class Part:
+    """One partition driven record by record, as the processor does, with its outputs decoded."""
+
+    def __init__(self, number: int, clock: str = "event", saved: dict | None = None):
+        self.ctx = World().ctx
+        self.part = Partition(number, Rules(self.ctx, log_topic="unit.matters.events", partitions=PARTITIONS,
+                                            clock=clock), saved)
+        self.number, self.offset = number, 0
+        self.log: list = []
+        self.deadletters: list = []
+        self.writes: dict = {}
+
+    def feed(self, value: bytes | object, key: bytes = b"k") -> Pending:
+        raw = value if isinstance(value, (bytes, type(None))) else codec.encode(value)
+        record = SimpleNamespace(topic=INTAKE, partition=self.number, offset=self.offset, key=key, value=raw)
+        self.offset += 1
+        out = Pending()
+        self.part.handle(record, out)
+        return self._collect(out)
+
+    def scan(self, now: int) -> Pending:
+        out = Pending()
+        self.part.fire_due(now, out)
+        return self._collect(out)
+
+    def _collect(self, out: Pending) -> Pending:
+        self.log += [codec.decode(v) for _, _, v in out.log]
+        self.deadletters += [codec.decode_deadletter(v) for _, _, v in out.dead]
+        self.writes.update(self.part.take_writes())
+        return out
+
+
+def matter_on(number: int, nth: int = 0) -> str:
+    return [f"m{i}" for i in range(100) if home(f"m{i}") == number][nth]
+
+
+def test_watermarks_fire_the_timers_they_pass_and_the_log_equals_the_state_machines():
+    m = matter_on(0)
+    p = Part(0)
+    p.feed(make("reported", m, 0, T0))
     for hour in range(4):
-        p.watermark(T0 + hour * H)
+        p.feed(Watermark(event_id=f"wm-{hour}", matter_id="clock", occurred_at=T0 + hour * H, producer="t"))
     escalated = [e for e in p.log if e.TYPE == "escalated"]
-    assert [(e.matter_id, e.from_level, e.to_level) for e in escalated] == [("m1", "grid", "community")]
-    assert escalated[0].occurred_at == T0 + 2 * H
-    # the same log as the pure state machine over the same events with the same timers
-    ref = World("m1")
+    assert [(e.from_level, e.to_level, e.occurred_at) for e in escalated] == [("grid", "community", T0 + 2 * H)]
+    ref = World(m)
     ref.send("reported", T0)
     ref.send("deadline_reached", T0 + 2 * H, cycle=1, deadline="accept", due_at=T0 + 2 * H)
-    assert [e for e in p.log if e.matter_id == "m1" and e.DERIVED] == [e for e in ref.log if e.DERIVED]
+    assert [e for e in p.log if e.DERIVED] == [e for e in ref.log if e.DERIVED]
+    assert states.load_clock(p.writes[states.CLOCK_KEY]) == T0 + 3 * H
 
 
-def test_the_event_clock_moves_only_when_every_intake_partition_passed_the_watermark():
-    p = Pipeline("event")
-    p.publish(make("reported", "m1", 0, T0))
-    p.watermark(T0 + 3 * H, partitions=(0,))
-    assert p.rt.clock.now(0) is None and not [e for e in p.log if e.TYPE == "escalated"]
-    p.watermark(T0 + 3 * H, partitions=(1,))
+def test_a_timer_due_exactly_at_the_watermark_waits_for_the_next_one():
+    m = matter_on(0)
+    p = Part(0)
+    p.feed(make("reported", m, 0, T0))
+    p.feed(Watermark(event_id="wm", matter_id="clock", occurred_at=T0 + 2 * H, producer="t"))  # accept-by T0+2h
+    assert not [e for e in p.log if e.TYPE == "escalated"]
+    p.feed(Watermark(event_id="wm2", matter_id="clock", occurred_at=T0 + 2 * H + 1, producer="t"))
     assert [e.TYPE for e in p.log if e.TYPE == "escalated"] == ["escalated"]
-    for partition in range(Pipeline.PARTITIONS):
-        assert p.rt.clock.marks(partition) == {0: T0 + 3 * H, 1: T0 + 3 * H}
-        assert scanner.decode_marks(p.rt.tables["clocks"][scanner.clock_key(partition)]) == {0: T0 + 3 * H,
-                                                                                             1: T0 + 3 * H}
 
 
-def test_the_intake_drops_a_resent_event_and_dead_letters_bad_input_with_where_it_came_from():
-    p = Pipeline()
-    report = make("reported", "m1", 0, T0)
-    p.publish(report)
-    p.publish(report)  # same id again
-    p.publish(b"\xc1 not msgpack", key="m-junk")
-    p.publish(make("accepted", "m-ghost", 1, T0))
-    p.publish(make("routed", "m1", 9, T0))
+def test_in_wall_mode_watermarks_move_nothing_and_scans_fire_by_the_wall_clock():
+    m = matter_on(1)
+    p = Part(1, clock="wall")
+    p.feed(make("reported", m, 0, T0))
+    p.feed(Watermark(event_id="wm", matter_id="clock", occurred_at=T0 + 10 * H, producer="t"))
+    assert not [e for e in p.log if e.TYPE == "escalated"]
+    p.scan(T0 + 2 * H)
+    assert [e.TYPE for e in p.log if e.TYPE == "escalated"] == ["escalated"]
+
+
+def test_a_resent_event_writes_nothing_and_bad_input_is_dead_lettered_with_where_it_came_from():
+    m = matter_on(0)
+    p = Part(0)
+    report = make("reported", m, 0, T0)
+    p.feed(report)
+    out = p.feed(report)  # the same id again
+    assert not out.log and out.counts[(metrics.DUPLICATES, ("matters",))] == 1
+    p.feed(b"\xc1 not msgpack", key=b"m-junk")
+    p.feed(make("accepted", matter_on(0, 1), 1, T0, unit="g1"))  # never reported
     assert [e.TYPE for e in p.log] == ["reported", "routed", "sla_started"]
-    letters = [(d["stage"], d["reason"].split(":")[0]) for d in p.deadletters]
-    assert letters == [("intake", "undecodable"), ("matters", "unknown_matter"), ("intake", "not_upstream")]
+    codes = [(d["stage"], d["reason"].split(":")[0]) for d in p.deadletters]
+    assert codes == [("intake", "undecodable"), ("matters", "unknown_matter")]
     junk = p.deadletters[0]
-    assert junk["original"] == b"\xc1 not msgpack" and junk["topic"] == "unit.matters.intake" and junk["offset"] >= 0
+    assert junk["original"] == b"\xc1 not msgpack" and junk["topic"] == INTAKE and junk["offset"] == 2
 
 
-def test_a_replayed_input_writes_nothing_new_and_keeps_the_state():
-    p = Pipeline()
-    accepted = make("accepted", "m1", 1, T0 + MIN, unit="g1")
-    p.publish(make("reported", "m1", 0, T0))
-    p.publish(accepted)
-    before = dict(p.rt.tables["matters"])
-    asyncio.run(p.rt.topics["matters"].send(b"m1", codec.encode(accepted)))  # as after a crash
-    p.run()
-    assert p.rt.tables["matters"] == before and [e.TYPE for e in p.log].count("accepted") == 1
-    assert not p.deadletters
+def test_changed_states_are_handed_over_once_and_survive_a_recovery():
+    m = matter_on(0)
+    p = Part(0)
+    p.feed(make("reported", m, 0, T0))
+    p.feed(make("accepted", m, 1, T0 + MIN, unit="g1"))
+    assert list(p.writes) == [m.encode()] and p.part.take_writes() == []
+    again = Partition(0, p.part.rules, dict(p.writes))
+    assert again.state(m) == p.part.state(m) and len(again.timers) == 1 and again.open == {"grid": 1}
 
 
-def test_the_state_is_written_after_its_outputs_and_confirmed_before_the_input_counts():
-    p = Pipeline()
-    p.publish(make("reported", "m1", 0, T0))
-    table = p.rt.tables["matters"]
-    assert [e.TYPE for e in p.log] == ["reported", "routed", "sla_started"]
-    assert table.set_after[b"m1"] == 3  # the three log events were sent (and acknowledged) first
-    assert table.confirms == 1
+def test_open_matters_and_the_timers_follow_the_state():
+    m = matter_on(0)
+    p = Part(0)
+    p.feed(make("reported", m, 0, T0))
+    assert p.part.open["grid"] == 1 and len(p.part.timers) == 1
+    p.feed(make("cancelled", m, 1, T0 + MIN))
+    assert p.part.open["grid"] == 0 and len(p.part.timers) == 0
 
 
-def test_a_state_kafka_did_not_acknowledge_fails_the_input_instead_of_counting_it():
-    p = Pipeline()
-    p.rt.tables["matters"].fail = OSError("broker gone")
-    with pytest.raises(LogWriteError, match=r"unit\.matters\.accepted\[\d\]@0 failed: OSError"):
-        p.publish(make("reported", "m1", 0, T0))
+# --- dead letters and the breaker -----------------------------------------------------------
 
 
-def test_open_matters_and_the_index_follow_the_state():
-    p = Pipeline()
-    p.publish(make("reported", "m1", 0, T0))
-    assert p.rt.open_matters[scanner.partition_of(b"m1", 2)] == {"grid": 1}
-    assert len(p.rt.index) == 1
-    p.publish(make("cancelled", "m1", 1, T0 + MIN))
-    assert p.rt.open_matters[scanner.partition_of(b"m1", 2)] == {"grid": 0} and len(p.rt.index) == 0
+def test_an_oversized_record_is_dead_lettered_with_an_excerpt_its_size_and_its_digest():
+    value = bytes(range(256)) * 4096  # 1 MiB
+    record = SimpleNamespace(topic=INTAKE, partition=0, offset=7, key=b"k" * 1000, value=value)
+    out = Pending()
+    out.deadletter(record, Bad("intake", "too_large", "too big"))
+    _, key, raw = out.dead[0]
+    letter = codec.decode_deadletter(raw)
+    assert len(key) == 256 and len(raw) < MAX_RECORD_BYTES
+    assert letter["original"] == value[:EXCERPT] and hashlib.sha256(value).hexdigest() in letter["reason"]
+    assert "1,048,576 bytes" in letter["reason"] and letter["offset"] == 7
 
 
-@pytest.mark.parametrize("clock", ["wall", "event"])
-def test_in_wall_mode_watermarks_do_not_scan(clock):
-    p = Pipeline(clock)
-    p.publish(make("reported", "m1", 0, T0))
-    p.watermark(T0 + 10 * H)
-    escalations = [e for e in p.log if e.TYPE == "escalated"]
-    assert bool(escalations) == (clock == "event")
+def test_a_record_within_the_limit_is_dead_lettered_whole():
+    value = b"x" * MAX_RECORD_BYTES
+    record = SimpleNamespace(topic=INTAKE, partition=0, offset=1, key=b"k", value=value)
+    assert codec.decode_deadletter(deadletter_value(record, Bad("intake", "invalid", "no")))["original"] == value
+
+
+def test_the_breaker_opens_only_when_internal_failures_pass_both_the_share_and_the_minimum():
+    breaker = Breaker(window=100, share=0.1, minimum=5)
+    assert not any(breaker.record(i % 25 == 0) for i in range(100))  # 4 in 100
+    breaker = Breaker(window=100, share=0.1, minimum=5)
+    opened = [breaker.record(True) for _ in range(5)]
+    assert opened == [False, False, False, False, True]
+    breaker = Breaker(window=10, share=0.5, minimum=1)
+    for _ in range(10):
+        breaker.record(True)
+    for _ in range(10):
+        breaker.record(False)  # failures leave the window
+    assert breaker.failures == 0 and not breaker.record(False)

@@ -1,0 +1,191 @@
+"""One partition this worker owns: the states of its matters, their next timers, its clock.
+
+In memory and synchronous. ``handle`` takes one intake record through ``classify`` and the
+pure state machine and collects what must be written into a ``Pending`` batch; ``fire_due``
+does the same for the timers the clock has passed ("the scanner proposes, the owner decides":
+both run here, one writer per matter). ``take_writes`` hands the changed states to the
+processor, which writes them to the state topic only after the batch's outputs are in Kafka.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from events import codec
+from events.state import Context, MatterState, decide
+from events.types import DeadlineReached, Event
+from streams import metrics, states
+from streams.deadlines import Timers
+from streams.intake import Bad, classify
+from streams.pending import Pending
+
+STAGE = "matters"
+WALL, EVENT = "wall", "event"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What every partition of a worker shares."""
+
+    ctx: Context
+    log_topic: str  # the event log's name, for the metrics
+    partitions: int  # of the intake topic: a matter's partition is murmur2(id) % partitions
+    clock: str  # wall | event
+    grace_ms: int = 0  # wall clock: a timer fires this long after it is due
+    scan_limit: int = 10_000  # timers fired per partition per batch; the rest wait for the next
+
+
+class Partition:
+    def __init__(self, number: int, rules: Rules, saved: dict[bytes, bytes] | None = None) -> None:
+        self.number, self.rules = number, rules
+        self.states: dict[str, bytes] = {}
+        self.watermark: int | None = None  # event clock: the newest watermark on this partition
+        self.timers = Timers()
+        self.open: Counter[str] = Counter()  # level -> open matters
+        self.newest_at = 0  # the newest upstream event time handled (wall clock lag)
+        self.changelog_next = -1  # offset after our last state record; -1: not known
+        self._touched: dict[str, MatterState] = {}
+        self._clock_moved = False
+        for key, raw in (saved or {}).items():
+            self.restore(key, raw)
+
+    # --- recovery ---------------------------------------------------------------------------
+
+    def restore(self, key: bytes, raw: bytes) -> None:
+        """Take one record of the state topic back (recovery)."""
+        if key == states.CLOCK_KEY:
+            self.watermark = states.load_clock(raw)
+            return
+        state = states.load(raw)
+        self.states[state.matter_id] = raw
+        self._track(state.matter_id, None, state)
+
+    # --- the clock --------------------------------------------------------------------------
+
+    def now(self, wall_ms: int | None = None) -> int | None:
+        """The instant timers due at or before it may fire (None: not yet known)."""
+        if self.rules.clock == WALL:
+            return (wall_ms if wall_ms is not None else int(time.time() * 1000)) - self.rules.grace_ms
+        return None if self.watermark is None else self.watermark - 1  # strictly before the watermark
+
+    def stream_time(self) -> int | None:
+        """What "now" is for an incoming event (events far past it are from the future)."""
+        if self.rules.clock == WALL:
+            return int(time.time() * 1000)
+        return self.watermark
+
+    # --- records ----------------------------------------------------------------------------
+
+    def handle(self, record, out: Pending) -> None:
+        got = classify(record.value, self.number, self.rules.partitions)
+        if isinstance(got, Bad):
+            out.count(metrics.EVENTS_IN, record.topic, got.type or got.code)
+            out.count(metrics.DEADLETTERS, got.stage, got.code)
+            out.deadletter(record, got)
+            return
+        out.count(metrics.EVENTS_IN, record.topic, got.TYPE)
+        if got.TYPE == "watermark":
+            self.advance(got.occurred_at, out)
+            return
+        self._decide(got, record, out)
+
+    def advance(self, watermark: int, out: Pending) -> None:
+        """A watermark: event time passed it on this partition; in event mode fire what is due."""
+        if self.watermark is None or watermark > self.watermark:
+            self.watermark, self._clock_moved = watermark, True
+        if self.rules.clock == EVENT:
+            self.fire_due(self.now(), out)
+
+    def _decide(self, event: Event, record, out: Pending) -> None:
+        matter_id = event.matter_id
+        old = self.state(matter_id)
+        decision = decide(old, event, self.rules.ctx)
+        if decision.duplicate:
+            out.count(metrics.DUPLICATES, STAGE)
+            return
+        new = decision.state
+        self._emit(decision.emit, new or old, out)
+        if decision.rejected is not None:
+            code = decision.rejected.code
+            out.count(metrics.DEADLETTERS, STAGE, code)
+            out.deadletter(record, Bad(STAGE, code, decision.rejected.message, event.event_id, event.TYPE))
+        if new is not old and new is not None:
+            self._put(matter_id, old, new)
+        if self.rules.clock == WALL:
+            self.newest_at = max(self.newest_at, event.occurred_at)
+            out.latencies.append(time.time() - event.occurred_at / 1000)
+
+    # --- timers -----------------------------------------------------------------------------
+
+    def fire_due(self, now: int | None, out: Pending) -> int:
+        """Fire every timer due at or before ``now`` (up to the scan limit); returns how many."""
+        if now is None:
+            return 0
+        due = self.timers.pop_due(now, self.rules.scan_limit)
+        ctx = self.rules.ctx
+        for d in due:
+            old = self.state(d.matter_id)
+            proposal = DeadlineReached(event_id="timer", matter_id=d.matter_id, occurred_at=d.due,
+                                       producer=ctx.producer, cycle=d.cycle, deadline=d.deadline, due_at=d.due)
+            decision = decide(old, proposal, ctx)
+            self._emit(decision.emit, decision.state or old, out)
+            if decision.state is not old and decision.state is not None:
+                self._put(d.matter_id, old, decision.state)
+            else:
+                self._track(d.matter_id, old, old)  # a stale timer: set the current one again
+        if due:
+            out.count(metrics.PROPOSALS, n=len(due))
+        return len(due)
+
+    # --- states -----------------------------------------------------------------------------
+
+    def state(self, matter_id: str) -> MatterState | None:
+        touched = self._touched.get(matter_id)
+        if touched is not None:
+            return touched
+        raw = self.states.get(matter_id)
+        return None if raw is None else states.load(raw)
+
+    def _put(self, matter_id: str, old: MatterState | None, new: MatterState) -> None:
+        self._touched[matter_id] = new
+        self._track(matter_id, old, new)
+
+    def _track(self, matter_id: str, old: MatterState | None, new: MatterState | None) -> None:
+        timer = new.next_timer() if new is not None else None
+        self.timers.set(matter_id, (timer.due, new.cycle, timer.deadline) if timer else None)
+        if old is not None and old.is_open:
+            self.open[old.level] -= 1
+        if new is not None and new.is_open:
+            self.open[new.level] += 1
+
+    def _emit(self, emitted: tuple[Event, ...], state: MatterState | None, out: Pending) -> None:
+        if not emitted:
+            return
+        key, p = emitted[0].matter_id.encode("utf-8"), self.number
+        category = state.category if state is not None else "unknown"
+        for event in emitted:
+            out.log.append((p, key, codec.encode(event)))
+            kind = event.TYPE
+            out.count(metrics.EVENTS_OUT, self.rules.log_topic, kind)
+            if kind == "sla_warning":
+                out.count(metrics.SLA_WARNINGS, event.level, category)
+            elif kind == "sla_breached":
+                out.count(metrics.SLA_BREACHES, event.level, category, event.deadline)
+            elif kind == "escalated":
+                out.count(metrics.ESCALATIONS, event.from_level, event.reason)
+            elif kind == "resolved":
+                out.count(metrics.RESOLVED, event.level)
+
+    def take_writes(self) -> list[tuple[bytes, bytes]]:
+        """The state records of everything changed since the last call: (key, value)."""
+        writes = []
+        for matter_id, state in self._touched.items():
+            raw = states.dump(state)
+            self.states[matter_id] = raw
+            writes.append((matter_id.encode("utf-8"), raw))
+        self._touched.clear()
+        if self._clock_moved:
+            writes.append((states.CLOCK_KEY, states.dump_clock(self.watermark)))
+            self._clock_moved = False
+        return writes
