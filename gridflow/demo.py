@@ -39,6 +39,7 @@ class DemoResult:
     seconds: dict[str, float] = field(default_factory=dict)
     metrics: list[tuple[str, str, str]] = field(default_factory=list)  # (meaning, metric, value)
     metric_texts: dict[str, str | None] = field(default_factory=dict)  # child name -> its /metrics text
+    deadletters: int = 0  # records on the run's dead-letter topic (the simulator sends no bad input)
 
 
 class DemoFailed(Exception):
@@ -137,6 +138,7 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
         _drain(watch, children, bar, options.drain_timeout)
         timings["drain"] = time.monotonic() - t1 - timings["publish"]
         metric_texts, metrics = _snapshot(children, workdir, settings)
+        deadletters = watch.records(settings.topics.deadletter)
     finally:
         if watch is not None:
             watch.close()
@@ -148,7 +150,7 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
     finally:
         store.close()
     timings["total"] = time.monotonic() - t0
-    return DemoResult(settings, truth, report, workdir, timings, metrics, metric_texts)
+    return DemoResult(settings, truth, report, workdir, timings, metrics, metric_texts, deadletters)
 
 
 def _snapshot(children: list[Child], workdir: Path,
@@ -166,7 +168,7 @@ def _snapshot(children: list[Child], workdir: Path,
 
 
 def _check_alive(children: list[Child]) -> None:
-    from streams.watchdog import EXIT_STALLED
+    from streams.errors import EXIT_STALLED
 
     for child in children:
         if child.proc is not None and child.proc.poll() == EXIT_STALLED:

@@ -55,10 +55,10 @@ def summary(worker: str | None, projector: str | None, *, events_topic: str) -> 
     else:
         w = samples(worker)
         rows += [
-            ("records read by the agents", "gridflow_events_in_total", f"{total(w, 'gridflow_events_in_total'):,.0f}"),
+            ("intake records read by the worker", "gridflow_events_in_total", f"{total(w, 'gridflow_events_in_total'):,.0f}"),
             ("events written to the log", "gridflow_events_out_total",
              f"{total(w, 'gridflow_events_out_total', topic=events_topic):,.0f}"),
-            ("deadlines the scanner proposed", "gridflow_scanner_proposals_total",
+            ("due timers fired", "gridflow_scanner_proposals_total",
              f"{total(w, 'gridflow_scanner_proposals_total'):,.0f}"),
             ("missed deadlines, by level", "gridflow_sla_breaches_total",
              _levels(by_label(w, "gridflow_sla_breaches_total", "level"))),

@@ -17,11 +17,28 @@ def agreement(result) -> list[tuple[str, int, int]]:
     return rows
 
 
+def problems(result) -> list[str]:
+    """What makes the run a failure: figures that differ from the ground truth, dead letters
+    (the simulator publishes no bad input, so any dead letter is a fault of the pipeline)."""
+    out = []
+    mismatched = [r for r in agreement(result) if r[1] != r[2]]
+    if mismatched:
+        out.append(f"{len(mismatched)} figure(s) differ from the simulator's ground truth "
+                   f"({', '.join(r[0] for r in mismatched)})")
+    if result.deadletters:
+        out.append(f"{result.deadletters:,} record(s) were dead-lettered "
+                   f"(topic {result.settings.topics.deadletter})")
+    return out
+
+
 def render(result) -> str:
     from projections.render import table
 
     s = result.seconds
-    lines = ["", f"Simulated {result.truth.days} days: {len(result.truth):,} matters, "
+    failed = problems(result)
+    verdict = (["FAILED: " + "; ".join(failed) + "."] if failed
+               else ["OK: every figure agrees with the ground truth and nothing was dead-lettered."])
+    lines = ["", *verdict, "", f"Simulated {result.truth.days} days: {len(result.truth):,} matters, "
                  f"{result.truth.events:,} upstream events; pipeline done in {s.get('total', 0):.0f}s "
                  f"(publish {s.get('publish', 0):.0f}s, then processing {s.get('drain', 0):.0f}s).", ""]
     lines.append(table(result.report))

@@ -64,6 +64,14 @@ class PipelineWatch:
         projector, size = self._behind(self.projector_group, self._partitions(self.log_topic))
         return Backlog(worker, projector, size)
 
+    def records(self, topic: str) -> int:
+        """How many records ``topic`` holds (end minus beginning offsets over its partitions)."""
+        tps = self._partitions(topic)
+        if not tps:
+            return 0
+        ends, begins = self.consumer.end_offsets(tps), self.consumer.beginning_offsets(tps)
+        return sum(ends[tp] - begins[tp] for tp in tps)
+
     def close(self) -> None:
         self.consumer.close()
         self.admin.close()

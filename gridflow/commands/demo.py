@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from deploy.process import StackError
     from gridflow.demo import DemoFailed, DemoOptions, run_demo
-    from gridflow.demo_report import render
+    from gridflow.demo_report import problems, render
 
     options = DemoOptions(days=args.days, grids=args.grids, seed=args.seed, matters_per_day=args.matters_per_day,
                           workers=args.workers, drain_timeout=args.drain_timeout,
@@ -34,4 +34,4 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"\ngridflow demo: {exc}", file=sys.stderr)
         return 1
     print(render(result))
-    return 0
+    return 1 if problems(result) else 0

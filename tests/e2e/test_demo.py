@@ -8,7 +8,7 @@ import pytest
 
 from gridflow import demo_metrics
 from gridflow.demo import Bar, DemoOptions, run_demo
-from gridflow.demo_report import agreement, render
+from gridflow.demo_report import agreement, problems, render
 from projections.stats import Scope, compute
 from projections.store import open_store
 from readme_commands import readme_sql
@@ -45,6 +45,8 @@ def test_demo_statistics_agree_with_the_simulators_ground_truth(settings, kafka_
     assert {name for name, _, _ in rows} >= {"matters", "cancelled", "escalations", "resolved at grid"}
     differing = [(name, got, want) for name, got, want in rows if got != want]
     assert not differing, render(result)
+    assert result.deadletters == 0 and problems(result) == [], render(result)
+    assert render(result).splitlines()[1].startswith("OK: ")
     summary = result.truth.summary()
     # the scenario is worth checking: matters escalated, and were resolved at several levels
     assert summary["matters"] > 50 and summary["escalated_matters"] > 0
