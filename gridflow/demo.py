@@ -155,16 +155,16 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
 
 def _snapshot(children: list[Child], workdir: Path,
               settings: Settings) -> tuple[dict[str, str | None], list[tuple[str, str, str]]]:
-    """Scrape the first worker and the projector while they still run; keep the texts."""
+    """Scrape every worker and the projector while they still run; keep the texts."""
     from gridflow import demo_metrics
 
-    worker = next(c for c in children if c.name.startswith("worker"))
-    projector = next(c for c in children if c.name == "projector")
-    texts = {c.name: demo_metrics.scrape(port) for c, port in
-             ((worker, worker.settings.worker_web_port), (projector, projector.settings.projector_metrics_port))}
+    ports = {c.name: (c.settings.projector_metrics_port if c.name == "projector" else c.settings.worker_web_port)
+             for c in children}
+    texts = {name: demo_metrics.scrape(port) for name, port in ports.items()}
     for name, text in texts.items():
         demo_metrics.save(workdir, name, text)
-    return texts, demo_metrics.summary(texts[worker.name], texts[projector.name], events_topic=settings.topics.events)
+    workers = [text for name, text in texts.items() if name.startswith("worker")]
+    return texts, demo_metrics.summary(workers, texts["projector"], events_topic=settings.topics.events)
 
 
 def _check_alive(children: list[Child]) -> None:

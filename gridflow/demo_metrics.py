@@ -31,6 +31,15 @@ def samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     return dict(out)
 
 
+def merged(texts) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """The samples of several processes of one kind (the workers), side by side: totals add up."""
+    out: dict[str, list] = defaultdict(list)
+    for text in texts:
+        for name, found in samples(text).items():
+            out[name] += found
+    return dict(out)
+
+
 def total(found: dict, name: str, **where: str) -> float:
     return sum(v for labels, v in found.get(name, []) if all(labels.get(k) == w for k, w in where.items()))
 
@@ -47,13 +56,14 @@ def _levels(counts: dict[str, float]) -> str:
     return " · ".join(parts) or "none"
 
 
-def summary(worker: str | None, projector: str | None, *, events_topic: str) -> list[tuple[str, str, str]]:
-    """(what it says, metric, value) rows; a process that did not answer says so."""
+def summary(workers: list[str | None], projector: str | None, *, events_topic: str) -> list[tuple[str, str, str]]:
+    """(what it says, metric, value) rows, the workers added up; a process that did not answer says so."""
     rows: list[tuple[str, str, str]] = []
-    if worker is None:
-        rows.append(("the worker had stopped", "worker /metrics", "no answer"))
-    else:
-        w = samples(worker)
+    silent = sum(1 for text in workers if text is None)
+    if silent:
+        rows.append((f"{silent} worker(s) had stopped", "worker /metrics", "no answer"))
+    if silent < len(workers):
+        w = merged(text for text in workers if text is not None)
         rows += [
             ("intake records read by the worker", "gridflow_events_in_total", f"{total(w, 'gridflow_events_in_total'):,.0f}"),
             ("events written to the log", "gridflow_events_out_total",

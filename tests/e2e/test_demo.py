@@ -29,13 +29,13 @@ class Quiet(Bar):
         pass
 
 
-@pytest.mark.parametrize("store", ["chdb", "server"])
+@pytest.mark.parametrize("store, workers", [("chdb", 1), ("server", 3)])
 def test_demo_statistics_agree_with_the_simulators_ground_truth(settings, kafka_bootstrap, clickhouse_server,
-                                                               tmp_path, store):
+                                                               tmp_path, store, workers):
     database = f"e2e_{uuid.uuid4().hex[:8]}"
     run_settings = settings.with_(store=store, clickhouse_database=database, chdb_path=str(tmp_path / "chdb"))
     try:
-        result = run_demo(run_settings, DemoOptions(days=4, grids=120, seed=7, drain_timeout=300),
+        result = run_demo(run_settings, DemoOptions(days=4, grids=120, seed=7, workers=workers, drain_timeout=300),
                           say=lambda line: None, bar=Quiet())
         readme_rows, drill = readme_query_and_drill_down(run_settings)
     finally:
@@ -55,7 +55,7 @@ def test_demo_statistics_agree_with_the_simulators_ground_truth(settings, kafka_
 
     # the operator's view agrees with the analyst's: the worker's counters, scraped before it
     # stopped, count the same escalations by level as the simulator, and nothing is left open
-    worker = demo_metrics.samples(result.metric_texts["worker-1"])
+    worker = demo_metrics.merged(text for name, text in result.metric_texts.items() if name.startswith("worker"))
     escalations = {lv: n for lv, n in demo_metrics.by_label(worker, "gridflow_escalations_total",
                                                             "from_level").items() if n}
     assert escalations == summary["escalations_from"]

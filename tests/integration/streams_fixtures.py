@@ -78,7 +78,8 @@ class WorkerProcess:
     """``python -m gridflow.cli worker`` with the test's settings in its environment."""
 
     def __init__(self, settings: Settings, tmp: Path, *args: str, worker_id: str = "w1"):
-        self.settings, self.tmp, self.args = settings.with_(worker_id=worker_id), tmp, args
+        self.settings = settings.with_(worker_id=worker_id, worker_web_port=free_port())  # several on one host
+        self.tmp, self.args = tmp, args
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.stall_restarts = 0
@@ -114,6 +115,26 @@ class WorkerProcess:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def status(self) -> dict | None:
+        """The worker's /ready answer (ready, partitions, recovering); None while it does not answer."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.settings.worker_web_port}/ready", timeout=5) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as exc:  # 503 while recovering: the body says what
+            return json.loads(exc.read())
+        except (OSError, ValueError):
+            return None
+
+    def metrics(self) -> str:
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.settings.worker_web_port}/metrics", timeout=10) as r:
+            return r.read().decode()
 
     def tail(self, lines: int = 60) -> str:
         if not self.log_path.exists():
@@ -374,3 +395,32 @@ def publish(pub: Publisher, steps: list[tuple[int, str, object]]) -> None:
 
 def scenario_until() -> int:
     return T0 + HOURS * H
+
+
+# --- a simulated city -------------------------------------------------------------------------
+
+
+def replay(events: list[Event], ctx: Context) -> tuple[dict[str, bytes], dict[str, MatterState]]:
+    """What the log must hold for a simulated stream in event time: every upstream event through
+    the pure state machine in publishing order, and at each watermark every timer due before it
+    (what each partition's owner does when its copy of the watermark arrives)."""
+    states: dict[str, MatterState] = {}
+    emitted: dict[str, bytes] = {}
+
+    def apply(event: Event) -> None:
+        decision = decide(states.get(event.matter_id), event, ctx)
+        assert decision.rejected is None, (event, decision.rejected)
+        if decision.state is not None:
+            states[event.matter_id] = decision.state
+        for e in decision.emit:
+            emitted.setdefault(e.event_id, codec.encode(e))
+
+    for event in events:
+        if not isinstance(event, Watermark):
+            apply(event)
+            continue
+        for matter_id in list(states):
+            while (timer := states[matter_id].next_timer()) is not None and timer.due < event.occurred_at:
+                apply(DeadlineReached(event_id="ref", matter_id=matter_id, occurred_at=timer.due, producer="ref",
+                                      cycle=states[matter_id].cycle, deadline=timer.deadline, due_at=timer.due))
+    return emitted, states

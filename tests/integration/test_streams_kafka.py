@@ -4,7 +4,6 @@ tables; the worker is a real subprocess; every wait has a deadline."""
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections import Counter
 
 import pytest
@@ -103,8 +102,7 @@ def test_event_time_scenario_writes_exactly_the_derived_events_of_the_state_mach
     # the table holds the same final states as the reference run
     log.wait_until(lambda l: table_states(settings) == expected_states, "the final states in the table", 30)
 
-    metrics = urllib.request.urlopen(f"http://127.0.0.1:{settings.worker_web_port}/metrics", timeout=10).read()
-    text = metrics.decode()
+    text = worker.metrics()
     assert 'gridflow_escalations_total{from_level="grid",reason="breach"}' in text
     assert 'gridflow_deadletters_total{reason="undecodable",stage="intake"} 1.0' in text
     assert 'gridflow_duplicates_dropped_total{stage="matters"} 1.0' in text

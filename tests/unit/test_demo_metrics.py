@@ -13,7 +13,7 @@ def exposition() -> tuple[str, str]:
     out = Counter("gridflow_events_out_total", "", ["topic", "type"], registry=reg)
     out.labels("p.matters.events", "routed").inc(7)
     out.labels("p.matters.events", "escalated").inc(3)
-    out.labels("p.matters.accepted", "deadline_reached").inc(100)  # not the log
+    out.labels("p.other.topic", "routed").inc(100)  # not the log
     esc = Counter("gridflow_escalations_total", "", ["from_level", "reason"], registry=reg)
     esc.labels("grid", "breach").inc(2)
     esc.labels("grid", "whistle").inc(1)
@@ -27,7 +27,7 @@ def exposition() -> tuple[str, str]:
 
 def test_the_summary_counts_log_events_and_escalations_by_level():
     worker, projector = exposition()
-    rows = {name: value for _, name, value in demo_metrics.summary(worker, projector, events_topic="p.matters.events")}
+    rows = {name: value for _, name, value in demo_metrics.summary([worker], projector, events_topic="p.matters.events")}
     assert rows["gridflow_events_out_total"] == "10"
     assert rows["gridflow_escalations_total"] == "grid 3 · community 4"
     assert rows["gridflow_open_matters"] == "5"
@@ -37,8 +37,16 @@ def test_the_summary_counts_log_events_and_escalations_by_level():
 
 def test_a_process_that_did_not_answer_is_named_not_hidden():
     worker, _ = exposition()
-    rows = demo_metrics.summary(worker, None, events_topic="p.matters.events")
+    rows = demo_metrics.summary([worker, None], None, events_topic="p.matters.events")
     assert ("the projector had stopped", "projector /metrics", "no answer") in rows
+    assert ("1 worker(s) had stopped", "worker /metrics", "no answer") in rows
+
+
+def test_the_workers_add_up():
+    worker, projector = exposition()
+    rows = {name: value for _, name, value in
+            demo_metrics.summary([worker, worker], projector, events_topic="p.matters.events")}
+    assert rows["gridflow_events_out_total"] == "20" and rows["gridflow_escalations_total"] == "grid 6 · community 8"
 
 
 def test_nothing_listening_gives_none():
