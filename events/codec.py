@@ -10,7 +10,7 @@ from typing import Any
 
 import msgpack
 
-from events.errors import DecodeError
+from events.errors import DecodeError, ValidationError
 from events.orgtree import OrgUnit
 from events.types import Event
 from events.validation import Upcaster, from_wire, to_wire
@@ -65,8 +65,22 @@ def encode_deadletter(*, reason: str, original: bytes, topic: str, partition: in
                  "offset": offset, "at": at, "event_id": event_id, "original": bytes(original)})
 
 
+# A dead letter's fields and their types, as ``encode_deadletter`` writes them.
+_DEADLETTER: dict[str, tuple[type, ...]] = {
+    "reason": (str,), "stage": (str,), "topic": (str,), "partition": (int,), "offset": (int,),
+    "at": (int,), "event_id": (str, type(None)), "original": (bytes,)}
+
+
 def decode_deadletter(data: bytes) -> dict[str, Any]:
+    """The map ``encode_deadletter`` wrote, every field checked (a reader trusts what it gets)."""
     record = unpack(data)
     if not isinstance(record, dict) or "original" not in record:
         raise DecodeError("not a dead-letter record")
-    return record
+    out = {}
+    for name, types in _DEADLETTER.items():
+        value = record.get(name)
+        if not isinstance(value, types) or isinstance(value, bool):
+            expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ValidationError(name, f"{expected} (a dead-letter field)", value)
+        out[name] = value
+    return out

@@ -20,6 +20,7 @@ import yaml
 
 from events.calendar import NATURAL, WORKING
 from events.errors import PolicyError
+from events.identifiers import ID_RULE, is_identifier
 from events.levels import LEVEL_NAMES, Level
 from events.types import KINDS, PRIORITIES
 
@@ -111,6 +112,8 @@ def parse(raw: Any, source: str = "policy") -> Policy:
         raise PolicyError(f"{source}: categories: expected a non-empty map")
     for name, body in cats.items():
         where = f"{source}: categories.{name}"
+        if not is_identifier(name):  # a category is vocabulary events carry and analysts group by
+            raise PolicyError(f"{where}: expected a category name that is {ID_RULE}")
         if not isinstance(body, dict):
             raise PolicyError(f"{where}: expected a map with kind and entry")
         if body.get("kind") not in KINDS:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+from events.identifiers import ID_MAX
 from events.levels import LEVEL_NAMES
 
 KINDS = ("incident", "request")
@@ -25,14 +26,19 @@ DEADLINES = ("accept", "resolve")
 SLA_REASONS = ("arrived", "resumed", "reopened")
 
 TEXT_MAX = 2000
-ID_MAX = 128
 
 
-def spec(kind: type, *, doc: str, choices: tuple[str, ...] | None = None,
-         optional: bool = False, max_len: int = ID_MAX, item: type | None = None) -> Any:
-    """Declare a payload field. ``optional`` fields default to None."""
+def spec(kind: type, *, doc: str, choices: tuple[str, ...] | None = None, optional: bool = False,
+         max_len: int = ID_MAX, item: type | None = None, ident: bool | None = None) -> Any:
+    """Declare a payload field. ``optional`` fields default to None.
+
+    ``ident``: the value is an identifier (``events.identifiers``). By default every short
+    string without a fixed list of choices is one; only free text and version strings are not.
+    """
+    if ident is None:
+        ident = kind is str and choices is None and max_len <= ID_MAX
     meta = {"kind": kind, "doc": doc, "choices": choices, "optional": optional,
-            "max_len": max_len, "item": item}
+            "max_len": max_len, "item": item, "ident": ident}
     if optional:
         return field(default=None, metadata=meta)
     return field(metadata=meta)
@@ -219,7 +225,7 @@ class MatterRouted(Event):
     place: str = spec(str, doc="reported place")
     unit: str = spec(str, doc="entry unit: the place's ancestor at the entry level")
     level: str = spec(str, choices=LEVEL_NAMES, doc="entry level")
-    policy_version: str = spec(str, doc="routing policy version used")
+    policy_version: str = spec(str, ident=False, doc="routing policy version used")
 
 
 @event("sla_started", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
@@ -237,7 +243,7 @@ class SlaStarted(Event):
     accept_by: int = spec(int, doc="accept deadline, UTC epoch ms")
     resolve_by: int = spec(int, doc="resolve deadline, UTC epoch ms")
     warn_at: list = spec(list, item=int, doc="warning instants before resolve_by, UTC epoch ms")
-    policy_version: str = spec(str, doc="SLA policy version used")
+    policy_version: str = spec(str, ident=False, doc="SLA policy version used")
 
 
 @event("sla_warning", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
