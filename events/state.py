@@ -14,6 +14,7 @@ gives the same output, whatever the clock, the scan interval or a crash in betwe
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
 
 from events import sla
 from events.calendar import Calendar
@@ -41,7 +42,7 @@ STATE_SCHEMA = 1
 REJECTIONS = ("unknown_matter", "already_reported", "unknown_category", "kind_mismatch", "unknown_place",
               "not_upstream", "out_of_order", "closed", "cancelled", "resolved", "not_resolved",
               "not_accepted", "already_accepted", "already_claimed", "suspended", "already_suspended",
-              "not_suspended", "not_holder", "feedback_given", "top_level")
+              "not_suspended", "not_holder", "feedback_given", "top_level", "from_future", "unknown_unit")
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,24 @@ class MatterState:
 
 @dataclass(frozen=True)
 class Context:
-    """What a decision may read besides the state and the event. No clock: time comes from events."""
+    """What a decision may read besides the state and the event. No clock: time comes from
+    events, and the stream clock, when known, is ``decide``'s ``now``.
+
+    ``future_tolerance_ms``: how far an upstream event may lie ahead of that clock. The caller
+    picks the policy's value for its clock (``policy.future_tolerance.for_clock("wall")`` or
+    ``("event")``); left out, it is the wall-clock value.
+    """
 
     policy: Policy
     tree: OrgTree
     calendar: Calendar = field(default_factory=Calendar)
     tolerance_ms: int = 5 * 60_000  # how far an event may be older than the newest applied one
     producer: str = PRODUCER
+    future_tolerance_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.future_tolerance_ms is None:
+            object.__setattr__(self, "future_tolerance_ms", self.policy.future_tolerance.wall_ms)
 
 
 @dataclass(frozen=True)
@@ -132,8 +144,14 @@ class Decision:
     duplicate: bool = False  # the input was applied before: nothing to do
 
 
-def decide(state: MatterState | None, event: Event, ctx: Context) -> Decision:
-    """Advance one matter by one event. Pure: same arguments, same decision."""
+def decide(state: MatterState | None, event: Event, ctx: Context, now: int | None = None) -> Decision:
+    """Advance one matter by one event. Pure: same arguments, same decision.
+
+    ``now`` is the stream clock in epoch ms (the wall clock in production, the newest
+    watermark in event-time simulation), or None when unknown: then no event is from the
+    future. A rejected event changes nothing: the decision carries the state as it was and
+    no events, whatever timers the event's time would have fired.
+    """
     if isinstance(event, Watermark):
         return Decision(state)  # the clock belongs to the stream, not to a matter
     if isinstance(event, DeadlineReached):
@@ -141,6 +159,10 @@ def decide(state: MatterState | None, event: Event, ctx: Context) -> Decision:
     if event.DERIVED or event.INTERNAL:
         return _reject(state, "not_upstream", f"{event.TYPE} events of matter {event.matter_id} are derived "
                        "by the pipeline, not accepted from upstream")
+    if now is not None and event.occurred_at > now + ctx.future_tolerance_ms:
+        return _reject(state, "from_future", f"{event.TYPE} of matter {event.matter_id} at {_iso(event.occurred_at)} "
+                       f"is ahead of the stream clock at {_iso(now)} by more than the tolerance of "
+                       f"{ctx.future_tolerance_ms // 60_000} min")
     if state is None:
         if isinstance(event, MatterReported):
             return _report(event, ctx)
@@ -152,11 +174,12 @@ def decide(state: MatterState | None, event: Event, ctx: Context) -> Decision:
     if event.occurred_at < state.last_at - ctx.tolerance_ms:
         return _reject(state, "out_of_order", f"{event.TYPE} at {event.occurred_at} is older than the matter's last "
                        f"event at {state.last_at} by more than {ctx.tolerance_ms} ms")
+    before = state
     state, fired = _fire_due(state, ctx, before=event.occurred_at)
     at = max(event.occurred_at, state.last_at)
     refusal = _refusal(state, event, ctx)
-    if refusal is not None:
-        return Decision(state, tuple(fired), refusal)
+    if refusal is not None:  # judged at the event's time, but the timers it fired are not kept
+        return Decision(before, (), refusal)
     new, out = _APPLY[type(event)](state, event, at, ctx)
     new = replace(new, last_at=at, applied=(*state.applied, event.event_id)[-APPLIED_MAX:])
     return Decision(new, (*fired, *out))
@@ -164,6 +187,10 @@ def decide(state: MatterState | None, event: Event, ctx: Context) -> Decision:
 
 def _reject(state: MatterState | None, code: str, message: str) -> Decision:
     return Decision(state, (), Rejection(code, message))
+
+
+def _iso(at: int) -> str:
+    return datetime.fromtimestamp(at / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # --- timers -------------------------------------------------------------------------------
@@ -296,6 +323,8 @@ def _refusal(state: MatterState, event: Event, ctx: Context) -> Rejection | None
         return no("not_suspended")
     if isinstance(event, MatterAccepted) and event.unit != state.unit:
         return no("not_holder", f"; {event.unit} does not hold it")
+    if isinstance(event, MatterResolved) and event.unit not in ctx.tree:
+        return no("unknown_unit", f"; {event.unit} is not a unit of the org tree")
     if isinstance(event, FeedbackGiven) and state.feedback is not None:
         return no("feedback_given", "; feedback was already given for this resolution")
     if isinstance(event, EscalationRequested) and escalation_target(ctx.tree, state.unit) is None:
