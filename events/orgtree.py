@@ -105,9 +105,11 @@ class OrgTree:
 
     def ancestor_at(self, unit_id: str, level: Level) -> OrgUnit:
         """The unit's ancestor at ``level``; the unit itself if it already sits at or above it."""
-        for unit in self.ancestors(unit_id):
+        unit = self.get(unit_id)
+        while unit is not None:  # walked, not listed: routing asks this for every reported matter
             if unit.level <= level:
                 return unit
+            unit = self._units.get(unit.parent_id) if unit.parent_id else None
         raise OrgTreeError(f"unit {unit_id!r} has no ancestor at {level.label}")
 
     def path(self, unit_id: str) -> dict[Level, str]:

