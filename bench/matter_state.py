@@ -20,7 +20,7 @@ from gridflow.city import generate
 from gridflow.simulate import plan
 
 try:  # the compact encoding, when this version of events has it
-    from events.state import decode_state, encode_state
+    from events.state_codec import decode_state, encode_state
 except ImportError:  # the map every version before it stored
     from events import codec
     from events.state import MatterState

@@ -46,3 +46,7 @@ class PolicyError(EventError):
 
 class OrgTreeError(EventError):
     """The org tree is inconsistent (unknown parent, level gap, cycle, duplicate id)."""
+
+
+class StateError(EventError, ValueError):
+    """A stored matter state that cannot be read: malformed, or of an unknown schema version."""

@@ -364,3 +364,37 @@ def test_co_building_units_outside_the_tree_may_be_dispatched_to_and_claim():
     history(w, "reported accepted")
     assert w.send("dispatched", T0 + 5 * MIN, unit="cb-telecom-sanshui").rejected is None
     assert w.send("claimed", T0 + 6 * MIN, unit="cb-telecom-sanshui").rejected is None
+
+
+# --- re-sent ids: duplicate or conflict ---------------------------------------------------
+
+
+def test_the_same_id_with_other_content_is_a_conflict_and_changes_nothing():
+    w = World()
+    history(w, "reported accepted dispatched")
+    before = w.state
+    corrected = w.event("dispatched", T0 + 5 * MIN, handler="h-7").replace(event_id="m1-e3")
+    d = decide(w.state, corrected, w.ctx)
+    assert d.rejected.code == "conflict" and d.emit == () and d.state == before
+    assert "m1-e3" in d.rejected.message and "new id" in d.rejected.message
+    assert decide(w.state, corrected.replace(event_id="m1-e9"), w.ctx).rejected is None  # a new id applies
+
+
+def test_the_same_id_with_the_same_content_is_a_duplicate_even_as_a_conflicting_report():
+    w = World()
+    history(w, "reported")
+    first = w.event("reported", T0).replace(event_id="m1-e1")
+    assert decide(w.state, first, w.ctx).duplicate
+    assert decide(w.state, first.replace(text="other text"), w.ctx).rejected.code == "conflict"
+
+
+def test_a_matter_remembers_its_last_32_applied_events():
+    w = World()
+    history(w, "reported accepted")
+    sent = [w.event("dispatched", T0 + (2 + i) * MIN) for i in range(40)]
+    for event in sent:
+        assert w.apply(event).rejected is None
+    assert len(w.state.applied) == 32 * 16
+    assert all(decide(w.state, e, w.ctx).duplicate for e in sent[-32:])
+    assert not decide(w.state, sent[0], w.ctx).duplicate  # forgotten: now simply too old
+    assert decide(w.state, sent[0], w.ctx).rejected.code == "out_of_order"
