@@ -3,6 +3,10 @@
 An event on the wire is a msgpack map ``{id, matter, type, v, at, producer, data}``.
 Decoding validates and upcasts; bytes that are not a record raise ``DecodeError``,
 records that break the contract raise ``ValidationError`` naming the field.
+
+A record is at most ``MAX_RECORD_BYTES``: the largest legitimate event, 2,000 characters of
+text (at most 8,000 bytes of UTF-8) with 128-character ids, is about 9 KB, so 64 KiB leaves
+room for growth and still bounds what a hostile or broken producer can make the pipeline hold.
 """
 from __future__ import annotations
 
@@ -10,10 +14,12 @@ from typing import Any
 
 import msgpack
 
-from events.errors import DecodeError, ValidationError
+from events.errors import DecodeError, RecordTooLarge, ValidationError
 from events.orgtree import OrgUnit
 from events.types import Event
 from events.validation import Upcaster, from_wire, to_wire
+
+MAX_RECORD_BYTES = 65_536
 
 # (type, from_version) -> function turning that version's data map into the next version's.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
@@ -51,7 +57,17 @@ def encode(event: Event) -> bytes:
     return pack(to_wire(event))
 
 
+def encode_bounded(event: Event) -> bytes:
+    """``encode``, refusing an event larger than ``MAX_RECORD_BYTES`` (``RecordTooLarge``)."""
+    data = encode(event)
+    if len(data) > MAX_RECORD_BYTES:
+        raise RecordTooLarge(event.event_id, len(data), MAX_RECORD_BYTES)
+    return data
+
+
 def decode(data: bytes, upcasters: dict[tuple[str, int], Upcaster] | None = None) -> Event:
+    if isinstance(data, (bytes, bytearray, memoryview)) and len(data) > MAX_RECORD_BYTES:
+        raise DecodeError(f"a record of {len(data)} bytes is larger than the maximum of {MAX_RECORD_BYTES} bytes")
     return from_wire(unpack(data), UPCASTERS if upcasters is None else upcasters)
 
 

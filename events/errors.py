@@ -36,6 +36,16 @@ def describe(value: object) -> str:
     return shown if len(shown) <= SHOWN_MAX else shown[:SHOWN_MAX - 3] + "..."
 
 
+class RecordTooLarge(ValidationError):
+    """An event whose encoding is larger than ``events.codec.MAX_RECORD_BYTES``."""
+
+    def __init__(self, event_id: str, size: int, limit: int) -> None:
+        self.field, self.expected, self.got = "record", f"at most {limit} bytes", size
+        self.event_id, self.size, self.limit = event_id, size, limit
+        EventError.__init__(self, f"record: event {event_id} encodes to {size} bytes, more than the maximum "
+                                  f"record of {limit} bytes")
+
+
 class DecodeError(EventError):
     """Bytes that are not a gridflow record at all (not msgpack, not a map)."""
 
