@@ -3,7 +3,7 @@ the org tree, routing and SLA policy, the business calendar and the matter state
 
 Pure: no Kafka, no ClickHouse, no I/O beyond reading a policy or org file when asked.
 """
-from events.errors import DecodeError, EventError, OrgTreeError, PolicyError, ValidationError
+from events.errors import DecodeError, EventError, OrgTreeError, PolicyError, StateError, ValidationError
 from events.levels import Level
 from events.types import (DERIVED_TYPES, REGISTRY, UPSTREAM_TYPES, DeadlineReached, EscalationRequested,
                           Event, FeedbackGiven, MatterAccepted, MatterCancelled, MatterClaimed,
@@ -13,7 +13,7 @@ from events.types import (DERIVED_TYPES, REGISTRY, UPSTREAM_TYPES, DeadlineReach
                           Watermark, ms)
 
 __all__ = [
-    "DecodeError", "EventError", "OrgTreeError", "PolicyError", "ValidationError", "Level",
+    "DecodeError", "EventError", "OrgTreeError", "PolicyError", "StateError", "ValidationError", "Level",
     "DERIVED_TYPES", "REGISTRY", "UPSTREAM_TYPES", "DeadlineReached", "EscalationRequested", "Event",
     "FeedbackGiven", "MatterAccepted", "MatterCancelled", "MatterClaimed", "MatterDispatched",
     "MatterEscalated", "MatterReopened", "MatterReported", "MatterResolved", "MatterResumed",

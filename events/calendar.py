@@ -9,12 +9,14 @@ calendar falls back to Monday–Friday and reports each fallback day through ``o
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 from typing import Callable
 
 DAY_MS = 86_400_000
 CST = timezone(timedelta(hours=8))
 NATURAL, WORKING = "natural", "working"
+_CST_MS = 8 * 3_600_000  # China Standard Time has no daylight saving: a local day is plain arithmetic
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def _official_workday(day: date) -> bool:
@@ -29,6 +31,7 @@ class Calendar:
         self._is_workday = is_workday or _official_workday
         self._on_fallback = on_fallback
         self._cache: dict[date, bool] = {}
+        self._by_day: dict[int, bool] = {}  # the same answers keyed by local day number, for the loops below
         self.fallback_days: set[date] = set()
 
     def is_workday(self, day: date) -> bool:
@@ -46,6 +49,13 @@ class Calendar:
         self._cache[day] = answer
         return answer
 
+    def _workday(self, day_number: int) -> bool:
+        """``is_workday`` of the local day ``day_number`` days after 1970-01-01 (CST)."""
+        known = self._by_day.get(day_number)
+        if known is None:
+            known = self._by_day[day_number] = self.is_workday(date.fromordinal(_EPOCH_ORDINAL + day_number))
+        return known
+
     def advance(self, start_ms: int, amount_ms: int, basis: str) -> int:
         """The instant ``amount_ms`` of ``basis`` time after ``start_ms``."""
         if basis == NATURAL:
@@ -53,13 +63,14 @@ class Calendar:
         if basis != WORKING:
             raise ValueError(f"basis: expected natural or working, got {basis!r}")
         t, left = start_ms, amount_ms
+        day = (t + _CST_MS) // DAY_MS
         while True:
-            day, day_end = _day_bounds(t)
-            if self.is_workday(day):
+            day_end = (day + 1) * DAY_MS - _CST_MS
+            if self._workday(day):
                 if t + left <= day_end:
                     return t + left
                 left -= day_end - t
-            t = day_end
+            t, day = day_end, day + 1
 
     def measure(self, start_ms: int, end_ms: int, basis: str) -> int:
         """How much ``basis`` time lies between two instants (0 if end is before start)."""
@@ -68,17 +79,10 @@ class Calendar:
         if basis == NATURAL:
             return end_ms - start_ms
         total, t = 0, start_ms
+        day = (t + _CST_MS) // DAY_MS
         while t < end_ms:
-            day, day_end = _day_bounds(t)
-            stop = min(day_end, end_ms)
-            if self.is_workday(day):
+            stop = min((day + 1) * DAY_MS - _CST_MS, end_ms)
+            if self._workday(day):
                 total += stop - t
-            t = stop
+            t, day = stop, day + 1
         return total
-
-
-def _day_bounds(t_ms: int) -> tuple[date, int]:
-    local = datetime.fromtimestamp(t_ms / 1000, tz=CST)
-    day = local.date()
-    midnight = datetime(day.year, day.month, day.day, tzinfo=CST) + timedelta(days=1)
-    return day, int(midnight.timestamp() * 1000)

@@ -18,6 +18,8 @@ def _kind(f) -> str:
         return "list of epoch ms"
     if meta["kind"] is int and f.name.endswith(("_at", "_by")):
         return "epoch ms"
+    if meta.get("ident"):
+        return "identifier"
     return {str: "string", int: "integer", bool: "boolean", float: "number"}[meta["kind"]]
 
 

@@ -14,7 +14,7 @@ class Level(IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return _LABELS[self]
 
     @property
     def parent(self) -> "Level | None":
@@ -29,6 +29,7 @@ class Level(IntEnum):
         return cls[str(value).upper()]
 
 
+_LABELS = {level: level.name.lower() for level in Level}  # asked on every arrival: computed once
 LEVEL_NAMES = tuple(level.label for level in Level)
 CHINESE = {
     Level.CITY: "市",

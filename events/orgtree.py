@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from events.errors import OrgTreeError, ValidationError
-from events.levels import Level
+from events.identifiers import ID_RULE, is_identifier
+from events.levels import LEVEL_NAMES, Level
+
+NAME_MAX = 256  # a unit's display name, e.g. 北江社区第2网格
 
 
 @dataclass(frozen=True)
@@ -31,20 +34,20 @@ class OrgUnit:
         if not isinstance(record, dict):
             raise ValidationError("org unit", "a map with unit, level, parent, name", record)
         unit_id = record.get("unit")
-        if not isinstance(unit_id, str) or not unit_id:
-            raise ValidationError("unit", "a non-empty unit id", unit_id)
-        try:
-            level = Level.parse(record.get("level"))
-        except (KeyError, ValueError):
-            raise ValidationError("level", "one of city, district, street, community, grid, compound",
-                                  record.get("level")) from None
+        if not is_identifier(unit_id):
+            raise ValidationError("unit", ID_RULE, unit_id)
+        level = record.get("level")
+        # a label in any case, or the level's number; nothing else reaches Level.parse (which would str() it)
+        if not (isinstance(level, str) and level.lower() in LEVEL_NAMES
+                or type(level) is int and 1 <= level <= len(LEVEL_NAMES)):
+            raise ValidationError("level", "one of " + ", ".join(LEVEL_NAMES), level)
         parent = record.get("parent") or None
-        if parent is not None and not isinstance(parent, str):
+        if parent is not None and not is_identifier(parent):
             raise ValidationError("parent", "a unit id or null", parent)
         name = record.get("name")
-        if not isinstance(name, str) or not name:
-            raise ValidationError("name", "a non-empty name", name)
-        return cls(unit_id, level, parent, name)
+        if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
+            raise ValidationError("name", f"a non-empty name of at most {NAME_MAX} characters", name)
+        return cls(unit_id, Level.parse(level.lower() if isinstance(level, str) else level), parent, name)
 
 
 class OrgTree:
@@ -102,9 +105,11 @@ class OrgTree:
 
     def ancestor_at(self, unit_id: str, level: Level) -> OrgUnit:
         """The unit's ancestor at ``level``; the unit itself if it already sits at or above it."""
-        for unit in self.ancestors(unit_id):
+        unit = self.get(unit_id)
+        while unit is not None:  # walked, not listed: routing asks this for every reported matter
             if unit.level <= level:
                 return unit
+            unit = self._units.get(unit.parent_id) if unit.parent_id else None
         raise OrgTreeError(f"unit {unit_id!r} has no ancestor at {level.label}")
 
     def path(self, unit_id: str) -> dict[Level, str]:

@@ -8,6 +8,10 @@
   naming none is the default. Durations: ``30m``, ``8h``, ``2d`` (natural) or ``3wd``
   (working days on the official calendar).
 - ``warn_at``: shares of the resolve time at which a warning is emitted.
+- ``future_tolerance``: how far an upstream event may lie ahead of the stream clock before
+  it is rejected ``from_future``: ``wall`` for the wall clock (production), ``event`` for
+  event time (simulation and replay, where the clock is the newest watermark). Natural
+  durations only.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import yaml
 
 from events.calendar import NATURAL, WORKING
 from events.errors import PolicyError
+from events.identifiers import ID_RULE, is_identifier
 from events.levels import LEVEL_NAMES, Level
 from events.types import KINDS, PRIORITIES
 
@@ -53,6 +58,20 @@ class Sla:
 
 
 @dataclass(frozen=True)
+class FutureTolerance:
+    """How far ahead of the stream clock an upstream event may be, per kind of clock."""
+
+    wall_ms: int = 10 * 60_000  # producers' clocks drift by seconds; ten minutes is generous
+    event_ms: int = 86_400_000  # watermarks come every 15-60 simulated minutes; events run ahead
+
+    def for_clock(self, clock: str) -> int:
+        """The tolerance for ``"wall"`` or ``"event"`` time."""
+        if clock not in ("wall", "event"):
+            raise ValueError(f"clock: expected wall or event, got {clock!r}")
+        return self.wall_ms if clock == "wall" else self.event_ms
+
+
+@dataclass(frozen=True)
 class Category:
     name: str
     kind: str
@@ -60,11 +79,14 @@ class Category:
 
 
 class Policy:
-    def __init__(self, version: str, categories: dict[str, Category], rules: list[dict], warn_at: tuple[float, ...]):
+    def __init__(self, version: str, categories: dict[str, Category], rules: list[dict], warn_at: tuple[float, ...],
+                 future_tolerance: FutureTolerance | None = None):
         self.version = version
         self.categories = categories
         self._rules = rules
         self.warn_at = warn_at
+        self.future_tolerance = future_tolerance or FutureTolerance()
+        self._sla_cache: dict[tuple[Level, str, str], Sla] = {}  # the rules never change: look each key up once
 
     def category(self, name: str) -> Category:
         try:
@@ -76,6 +98,12 @@ class Policy:
         return self.category(category).entry[priority]
 
     def sla(self, level: Level, category: str, priority: str) -> Sla:
+        found = self._sla_cache.get((level, category, priority))
+        if found is None:
+            found = self._sla_cache[(level, category, priority)] = self._lookup(level, category, priority)
+        return found
+
+    def _lookup(self, level: Level, category: str, priority: str) -> Sla:
         key = {"level": level.label, "category": category, "priority": priority}
         best, best_rank = None, -1
         for rule in self._rules:
@@ -111,6 +139,8 @@ def parse(raw: Any, source: str = "policy") -> Policy:
         raise PolicyError(f"{source}: categories: expected a non-empty map")
     for name, body in cats.items():
         where = f"{source}: categories.{name}"
+        if not is_identifier(name):  # a category is vocabulary events carry and analysts group by
+            raise PolicyError(f"{where}: expected a category name that is {ID_RULE}")
         if not isinstance(body, dict):
             raise PolicyError(f"{where}: expected a map with kind and entry")
         if body.get("kind") not in KINDS:
@@ -152,7 +182,21 @@ def parse(raw: Any, source: str = "policy") -> Policy:
         rules.append(rule)
     if not any(set(r) <= {"accept", "resolve", "warn_at"} for r in rules):
         raise PolicyError(f"{source}: sla: expected a default rule (no level, category or priority)")
-    return Policy(str(version), categories, rules, warn_at)
+    return Policy(str(version), categories, rules, warn_at, _future(f"{source}: future_tolerance",
+                                                                     raw.get("future_tolerance", {})))
+
+
+def _future(where: str, value: Any) -> FutureTolerance:
+    if not isinstance(value, dict) or set(value) - {"wall", "event"}:
+        raise PolicyError(f"{where}: expected a map with wall and event durations, e.g. {{wall: 10m, event: 1d}}")
+    spans = {}
+    for clock in ("wall", "event"):
+        if clock in value:
+            span = Span.parse(f"{where}.{clock}", value[clock])
+            if span.basis != NATURAL:
+                raise PolicyError(f"{where}.{clock}: expected natural time (m, h, d), got {span.text!r}")
+            spans[f"{clock}_ms"] = span.amount_ms
+    return FutureTolerance(**spans)
 
 
 def _level(where: str, value: Any) -> Level:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from events.identifiers import ID_MAX, ID_PATTERN
 from events.types import REGISTRY, payload_fields
-from events.validation import AT_MAX, AT_MIN
+from events.validation import AT_MAX, AT_MIN, INT_MAX
 
 _JSON = {str: "string", int: "integer", bool: "boolean", float: "number", list: "array"}
 
@@ -16,14 +17,18 @@ def _field_schema(f) -> dict[str, Any]:
     out: dict[str, Any] = {"description": meta["doc"]}
     if meta["kind"] is str:
         out.update(type="string", maxLength=meta["max_len"])
-        if meta["max_len"] <= 128:
+        if meta["max_len"] <= ID_MAX:
             out["minLength"] = 1
+        if meta["ident"]:
+            out["pattern"] = ID_PATTERN
         if meta["choices"]:
             out["enum"] = list(meta["choices"])
     elif meta["kind"] is list:
         out.update(type="array", items={"type": "integer", "minimum": AT_MIN, "maximum": AT_MAX - 1})
     elif meta["kind"] is int and f.name.endswith(("_at", "_by")):
         out.update(type="integer", minimum=AT_MIN, maximum=AT_MAX - 1)
+    elif meta["kind"] is int:
+        out.update(type="integer", minimum=0, maximum=INT_MAX)
     else:
         out["type"] = _JSON[meta["kind"]]
     if meta["optional"]:
@@ -37,7 +42,7 @@ def _event_schema(type_name: str) -> dict[str, Any]:
     data = {"type": "object", "additionalProperties": False,
             "properties": {f.name: _field_schema(f) for f in fields},
             "required": [f.name for f in fields if not f.metadata["optional"]]}
-    ident = {"type": "string", "minLength": 1, "maxLength": 128}
+    ident = {"type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": ID_PATTERN}
     return {
         "title": cls.__name__,
         "description": " ".join((cls.__doc__ or "").split()),

@@ -3,11 +3,11 @@ pending, and moving them by a pause. Pure functions over plain values; no I/O.
 
 A cycle's timers are the warnings (shares of the resolve time), the accept deadline (only
 while the level has not accepted) and the resolve deadline (until resolved). Each fires at
-most once per cycle; ``fired`` holds their names.
+most once per cycle; ``fired`` is a bit set of them: ``ACCEPT_BIT``, ``RESOLVE_BIT`` and
+``warn_bit(i)`` for the i-th threshold.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from events.calendar import Calendar
@@ -17,10 +17,15 @@ from events.policy import Policy
 ACCEPT, RESOLVE, WARNING = "accept", "resolve", "warning"
 # On the same instant a warning fires before a breach, and an accept breach before a resolve breach.
 _ORDER = {WARNING: 0, ACCEPT: 1, RESOLVE: 2}
+ACCEPT_BIT, RESOLVE_BIT = 1, 2
 
 
-@dataclass(frozen=True)
-class Deadlines:
+def warn_bit(index: int) -> int:
+    """The ``fired`` bit of the warning at ``thresholds[index]``."""
+    return 4 << index
+
+
+class Deadlines(NamedTuple):
     """What ``sla_started`` carries: the deadlines of one cycle at one level."""
 
     started_at: int
@@ -37,8 +42,9 @@ class Timer(NamedTuple):
     due: int
     order: int
     deadline: str  # accept | resolve | warning
-    name: str  # "accept", "resolve" or "warn:<threshold>", the key in ``fired``
+    name: str  # "accept", "resolve" or "warn:<threshold>"
     threshold: float | None
+    bit: int  # its bit in ``fired``
 
 
 def start(policy: Policy, calendar: Calendar, level: Level, category: str, priority: str,
@@ -69,14 +75,35 @@ def warn_name(threshold: float) -> str:
     return f"warn:{threshold:g}"
 
 
-def timers(d: Deadlines, fired: tuple[str, ...], *, awaiting_accept: bool) -> list[Timer]:
+def timers(d: Deadlines, fired: int, *, awaiting_accept: bool) -> list[Timer]:
     """The timers of a running clock that have not fired yet, earliest first."""
     out = []
-    if awaiting_accept and ACCEPT not in fired:
-        out.append(Timer(d.accept_by, _ORDER[ACCEPT], ACCEPT, ACCEPT, None))
-    if RESOLVE not in fired:
-        out.append(Timer(d.resolve_by, _ORDER[RESOLVE], RESOLVE, RESOLVE, None))
-        for threshold, at in zip(d.thresholds, d.warn_at):
-            if warn_name(threshold) not in fired:
-                out.append(Timer(at, _ORDER[WARNING], WARNING, warn_name(threshold), threshold))
+    if awaiting_accept and not fired & ACCEPT_BIT:
+        out.append(Timer(d.accept_by, _ORDER[ACCEPT], ACCEPT, ACCEPT, None, ACCEPT_BIT))
+    if not fired & RESOLVE_BIT:
+        out.append(Timer(d.resolve_by, _ORDER[RESOLVE], RESOLVE, RESOLVE, None, RESOLVE_BIT))
+        for i, (threshold, at) in enumerate(zip(d.thresholds, d.warn_at)):
+            if not fired & warn_bit(i):
+                out.append(Timer(at, _ORDER[WARNING], WARNING, warn_name(threshold), threshold, warn_bit(i)))
     return sorted(out)
+
+
+def next_timer(d: Deadlines, fired: int, *, awaiting_accept: bool) -> Timer | None:
+    """``timers(...)[0]`` without building the list: the state machine asks this on every event."""
+    due, order, index = None, 0, 0  # index: -1 accept, -2 resolve, i >= 0 the i-th warning
+    if awaiting_accept and not fired & ACCEPT_BIT:
+        due, order, index = d.accept_by, 1, -1
+    if not fired & RESOLVE_BIT:
+        if due is None or (d.resolve_by, 2) < (due, order):
+            due, order, index = d.resolve_by, 2, -2
+        for i, at in enumerate(d.warn_at):  # thresholds ascend, so on a tie the lower one fires first
+            if not fired & (4 << i) and (at, 0) < (due, order):
+                due, order, index = at, 0, i
+    if due is None:
+        return None
+    if index == -1:
+        return Timer(due, 1, ACCEPT, ACCEPT, None, ACCEPT_BIT)
+    if index == -2:
+        return Timer(due, 2, RESOLVE, RESOLVE, None, RESOLVE_BIT)
+    threshold = d.thresholds[index]
+    return Timer(due, 0, WARNING, warn_name(threshold), threshold, 4 << index)

@@ -6,11 +6,14 @@ import math
 from typing import Any, Callable
 
 from events.errors import ValidationError
+from events.identifiers import ID_MAX, ID_RULE, is_identifier
 from events.types import ENVELOPE, REGISTRY, Event, payload_fields
 
 WIRE_ENVELOPE = {"id": "event_id", "matter": "matter_id", "at": "occurred_at", "producer": "producer"}
 # 2000-01-01 .. 2100-01-01: catches seconds-instead-of-milliseconds and garbage
 AT_MIN, AT_MAX = 946_684_800_000, 4_102_444_800_000
+INT_MAX = 2**31 - 1  # plain integer fields (a cycle) are counts: small, never negative
+_TYPES = "one of " + ", ".join(sorted(REGISTRY))
 
 Upcaster = Callable[[dict], dict]
 
@@ -22,6 +25,18 @@ def check_str(name: str, value: Any, *, max_len: int, allow_empty: bool = False)
         raise ValidationError(name, "a non-empty string", value)
     if len(value) > max_len:
         raise ValidationError(name, f"at most {max_len} characters", f"{len(value)} characters")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: JSON can carry one, msgpack cannot
+            raise ValidationError(name, "valid Unicode text", "a lone surrogate") from None
+    return value
+
+
+def check_id(name: str, value: Any) -> str:
+    check_str(name, value, max_len=ID_MAX)
+    if not is_identifier(value):
+        raise ValidationError(name, ID_RULE, value)
     return value
 
 
@@ -46,6 +61,8 @@ def check_field(name: str, f, value: Any) -> Any:
             return None
         raise ValidationError(name, f"a {kind.__name__} (required)", value)
     if kind is str:
+        if meta["ident"]:
+            return check_id(name, value)
         check_str(name, value, max_len=meta["max_len"], allow_empty=meta["max_len"] > 128)
         if meta["choices"] and value not in meta["choices"]:
             raise ValidationError(name, "one of " + ", ".join(meta["choices"]), value)
@@ -55,8 +72,8 @@ def check_field(name: str, f, value: Any) -> Any:
     elif kind is int:
         if f.name.endswith(("_at", "_by")):
             check_millis(name, value)
-        else:
-            check_int(name, value)
+        elif not 0 <= check_int(name, value) <= INT_MAX:
+            raise ValidationError(name, f"an integer between 0 and {INT_MAX}", value)
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValidationError(name, "a finite number", value)
@@ -71,28 +88,26 @@ def check_field(name: str, f, value: Any) -> Any:
 def from_wire(record: Any, upcasters: dict[tuple[str, int], Upcaster] | None = None) -> Event:
     """Validate a decoded wire map and build the typed event, upcasting older versions."""
     if not isinstance(record, dict):
-        raise ValidationError("record", "a map with id, matter, type, v, at, producer, data", type(record).__name__)
+        raise ValidationError("record", "a map with id, matter, type, v, at, producer, data", record)
     type_name = record.get("type")
-    if type_name not in REGISTRY:
-        raise ValidationError("type", "one of " + ", ".join(sorted(REGISTRY)), type_name)
+    if not isinstance(type_name, str) or type_name not in REGISTRY:  # a list is not even hashable
+        raise ValidationError("type", _TYPES, type_name)
     cls = REGISTRY[type_name]
     version = check_int("v", record.get("v"))
     if not 1 <= version <= cls.VERSION:
         raise ValidationError("v", f"a version of {type_name!r} between 1 and {cls.VERSION}", version)
-    data = record.get("data", {})
-    if not isinstance(data, dict):
-        raise ValidationError("data", "a map", data)
+    data = _string_keyed("data", record.get("data", {}))
     while version < cls.VERSION:
         step = (upcasters or {}).get((type_name, version))
         if step is None:
             raise ValidationError("v", f"a version with an upcaster to {cls.VERSION}", version)
-        data, version = step(dict(data)), version + 1
+        data, version = _upcast(step, data, type_name, version), version + 1
     values: dict[str, Any] = {}
     for wire, attr in WIRE_ENVELOPE.items():
         if attr == "occurred_at":
             values[attr] = check_millis(wire, record.get(wire))
         else:
-            values[attr] = check_str(wire, record.get(wire), max_len=128)
+            values[attr] = check_id(wire, record.get(wire))
     known = set()
     for f in payload_fields(cls):
         known.add(f.name)
@@ -102,6 +117,27 @@ def from_wire(record: Any, upcasters: dict[tuple[str, int], Upcaster] | None = N
         raise ValidationError(f"data.{extra[0]}", f"only the fields of {type_name!r}", "an unknown field")
     check_rules(cls, values)
     return cls(**values)
+
+
+def _string_keyed(name: str, data: Any) -> dict:
+    """A map whose keys are all strings (msgpack also allows bytes keys; they never name a field)."""
+    if not isinstance(data, dict):
+        raise ValidationError(name, "a map", data)
+    for key in data:
+        if not isinstance(key, str):
+            raise ValidationError(name, "a map with string keys", key)
+    return data
+
+
+def _upcast(step: Upcaster, data: dict, type_name: str, version: int) -> dict:
+    """One upcaster step. Old data that is malformed makes an upcaster fail the way Python
+    code fails on bad input; that is the record's fault, so it is a validation error."""
+    try:
+        lifted = step(dict(data))
+    except (LookupError, TypeError, ValueError, AttributeError) as exc:
+        raise ValidationError("data", f"a valid v{version} {type_name!r} payload",
+                              f"{type(exc).__name__} while upcasting") from None
+    return _string_keyed("data", lifted)
 
 
 def check_rules(cls: type[Event], values: dict[str, Any]) -> None:
@@ -114,10 +150,10 @@ def check_rules(cls: type[Event], values: dict[str, Any]) -> None:
 
 def to_wire(event: Event) -> dict[str, Any]:
     """The wire map of an event (what the codec packs and what JSON-lines files hold)."""
-    record = {"id": event.event_id, "matter": event.matter_id, "type": event.TYPE,
-              "v": event.VERSION, "at": event.occurred_at, "producer": event.producer}
-    record["data"] = {k: v for k, v in event.payload().items() if v is not None}
-    return record
+    values = event.__dict__
+    return {"id": event.event_id, "matter": event.matter_id, "type": event.TYPE, "v": event.VERSION,
+            "at": event.occurred_at, "producer": event.producer,
+            "data": {k: values[k] for k in event.PAYLOAD if values[k] is not None}}
 
 
 def validate(event: Event) -> Event:

@@ -46,7 +46,9 @@ class Publisher:
 
     ``Publisher(settings)`` or ``Publisher("127.0.0.1:9092", producer="wanggejiahe-app")``.
     Each lifecycle method builds a valid event (raising ``events.ValidationError`` naming the
-    field before anything is sent), publishes it and waits for the broker's acknowledgement.
+    field before anything is sent; ``events.errors.RecordTooLarge``, one of them, for an event
+    whose encoding exceeds ``events.codec.MAX_RECORD_BYTES``), publishes it and waits for the
+    broker's acknowledgement.
     Every method takes ``at=`` (aware datetime or UTC epoch ms; default now) and ``event_id=``
     (default a uuid4; re-sending the same id is safe, the intake drops duplicates).
     """
@@ -72,8 +74,8 @@ class Publisher:
         """Validate one upstream event, send it keyed by its matter id, wait for the ack.
         A watermark goes to every partition of the intake topic (see ``copies``)."""
         event = check_upstream(event)
-        for future, copy in [(self._send(self.topic, c.matter_id, codec.encode(c), c, p), c)
-                             for p, c in self.copies(event)]:
+        records = [(p, c, codec.encode_bounded(c)) for p, c in self.copies(event)]  # all refused before any is sent
+        for future, copy in [(self._send(self.topic, c.matter_id, value, c, p), c) for p, c, value in records]:
             self._wait(future, copy)
         return event
 
@@ -220,8 +222,9 @@ class Batch:
     def add(self, event: Event) -> None:
         if self._check:
             event = check_upstream(event)
-        for partition, copy in self._pub.copies(event):
-            future = self._pub._send(self._pub.topic, copy.matter_id, codec.encode(copy), copy, partition)
+        records = [(p, c, codec.encode_bounded(c)) for p, c in self._pub.copies(event)]
+        for partition, copy, value in records:
+            future = self._pub._send(self._pub.topic, copy.matter_id, value, copy, partition)
             self._pending.append((future, copy))
             self.sent += 1
         self.events += 1

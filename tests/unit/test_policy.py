@@ -83,3 +83,32 @@ def test_unknown_category_lookup_lists_the_known_ones():
 def test_load_reports_an_unreadable_file(tmp_path):
     with pytest.raises(PolicyError, match="cannot read the policy"):
         policy.load(tmp_path / "missing.yaml")
+
+
+def test_the_future_tolerance_has_one_value_per_clock():
+    tolerance = policy.load().future_tolerance
+    assert (tolerance.for_clock("wall"), tolerance.for_clock("event")) == (10 * 60_000, 86_400_000)
+
+
+def test_a_policy_without_a_future_tolerance_gets_the_defaults():
+    raw = copy.deepcopy(BASE)
+    raw.pop("future_tolerance")
+    assert policy.parse(raw).future_tolerance == policy.FutureTolerance(10 * 60_000, 86_400_000)
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"wall": "2wd"}, "future_tolerance.wall: expected natural time"),
+    ({"wall": "soon"}, "future_tolerance.wall: expected a duration"),
+    ({"clock": "1h"}, "future_tolerance: expected a map with wall and event"),
+    ("10m", "future_tolerance: expected a map with wall and event"),
+])
+def test_a_bad_future_tolerance_is_refused(value, message):
+    with pytest.raises(PolicyError, match=message):
+        policy.parse(copy.deepcopy(BASE) | {"future_tolerance": value})
+
+
+def test_a_category_name_must_be_an_identifier():
+    raw = copy.deepcopy(BASE)
+    raw["categories"]["垃圾 清运"] = {"kind": "incident", "entry": "grid"}
+    with pytest.raises(PolicyError, match="categories.垃圾 清运: expected a category name"):
+        policy.parse(raw)

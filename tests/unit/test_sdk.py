@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from kafka.errors import KafkaTimeoutError
 
-from events import ValidationError, codec
-from events.types import MatterEscalated
+from events import DecodeError, ValidationError, codec
+from events.types import EscalationRequested, MatterEscalated
 from gridflow.sdk import Publisher, PublishError
 from gridflow.settings import Settings
 
@@ -189,3 +189,28 @@ def test_a_batch_validates_unless_told_the_events_are_built_by_the_factory(pub, 
     with pytest.raises(ValidationError, match="^at: expected"):
         pub.batch().add(bad)
     assert kafka.sent == []
+
+
+def test_an_event_larger_than_the_maximum_record_is_refused_before_anything_is_sent(pub, kafka, monkeypatch):
+    monkeypatch.setattr(codec, "MAX_RECORD_BYTES", 400)  # no valid event reaches 64 KiB: shrink the limit
+    with pytest.raises(ValidationError, match=r"^record: event e-big encodes to \d+ bytes, more than the "
+                                              r"maximum record of 400 bytes$") as caught:
+        pub.report(category="sanitation", place="u-beijiang-c03", reporter="r-1", text="垃圾" * 200, at=AT,
+                   event_id="e-big")
+    assert caught.value.size > 400 and caught.value.event_id == "e-big"
+    with pytest.raises(ValidationError, match="e-big2"), pub.batch() as batch:
+        batch.add(pub.events.reported(category="sanitation", place="u-beijiang-c03", reporter="r-1",
+                                      text="垃圾" * 200, at=AT, event_id="e-big2"))
+    assert kafka.sent == []
+
+
+def test_the_largest_legitimate_event_is_far_below_the_maximum_record():
+    text = "垃" * 2000  # the longest text, in three-byte characters
+    biggest = EscalationRequested(event_id="e" * 128, matter_id="m" * 128, occurred_at=AT, producer="p" * 128,
+                                  handler="h" * 128, reason="beyond_authority", note=text)
+    assert len(codec.encode(biggest)) < codec.MAX_RECORD_BYTES // 4
+
+
+def test_decoding_refuses_a_record_larger_than_the_maximum():
+    with pytest.raises(DecodeError, match="larger than the maximum of 65536 bytes"):
+        codec.decode(b"\x00" * (codec.MAX_RECORD_BYTES + 1))

@@ -294,3 +294,107 @@ def test_a_watermark_changes_no_matter():
     history(w, "reported")
     d = w.send("watermark", T0 + 1000 * H)
     assert d.emit == () and d.state == w.state and d.rejected is None
+
+
+# --- a rejected event changes nothing -----------------------------------------------------
+
+
+def test_a_rejected_event_stamped_far_ahead_escalates_nothing():
+    w = World()
+    history(w, "reported")
+    before = w.state
+    d = w.send("dispatched", at(2099, 1, 1))  # its time is past every deadline up to the city
+    assert d.rejected.code == "not_accepted" and "at city" in d.rejected.message  # judged at its time
+    assert d.emit == () and d.state == before  # but nothing it would have fired is kept
+
+
+def test_timers_fired_on_the_way_to_an_applied_event_are_kept():
+    w = World()
+    history(w, "reported")
+    d = w.send("cancelled", T0 + 3 * H)  # after the grid's accept deadline
+    assert w.types(d) == ["sla_breached", "escalated", "sla_started", "cancelled"]
+
+
+# --- events from the future ---------------------------------------------------------------
+
+
+def test_an_event_ahead_of_the_wall_clock_by_more_than_ten_minutes_is_from_the_future():
+    w = World()
+    history(w, "reported")
+    before = w.state
+    d = decide(w.state, w.event("accepted", T0 + 11 * MIN), w.ctx, now=T0)
+    assert d.rejected.code == "from_future" and d.emit == () and d.state == before
+    assert "2026-03-16T01:11:00.000Z" in d.rejected.message  # the event's time
+    assert "2026-03-16T01:00:00.000Z" in d.rejected.message  # the clock
+    assert "10 min" in d.rejected.message  # the tolerance
+    assert decide(w.state, w.event("accepted", T0 + 9 * MIN), w.ctx, now=T0).rejected is None
+
+
+def test_in_event_time_an_event_may_run_a_day_ahead_of_the_newest_watermark():
+    tolerance = policy_mod.load().future_tolerance.for_clock("event")
+    w = World(future_tolerance_ms=tolerance)
+    history(w, "reported")
+    assert decide(w.state, w.event("cancelled", T0 + 23 * H), w.ctx, now=T0).rejected is None
+    assert decide(w.state, w.event("cancelled", T0 + 25 * H), w.ctx, now=T0).rejected.code == "from_future"
+
+
+def test_a_report_from_the_future_creates_no_matter():
+    w = World()
+    d = decide(None, w.event("reported", T0 + H), w.ctx, now=T0)
+    assert d.rejected.code == "from_future" and d.state is None and d.emit == ()
+
+
+def test_without_a_clock_nothing_is_from_the_future():
+    w = World()
+    assert decide(None, w.event("reported", at(2099, 1, 1)), w.ctx).rejected is None
+
+
+# --- units ---------------------------------------------------------------------------------
+
+
+def test_a_resolution_by_a_unit_outside_the_org_tree_is_rejected():
+    w = World()
+    history(w, "reported accepted")
+    d = w.send("resolved", T0 + 5 * MIN, unit="cb-telecom-sanshui")
+    assert d.rejected.code == "unknown_unit" and "cb-telecom-sanshui is not a unit" in d.rejected.message
+
+
+def test_co_building_units_outside_the_tree_may_be_dispatched_to_and_claim():
+    w = World()
+    history(w, "reported accepted")
+    assert w.send("dispatched", T0 + 5 * MIN, unit="cb-telecom-sanshui").rejected is None
+    assert w.send("claimed", T0 + 6 * MIN, unit="cb-telecom-sanshui").rejected is None
+
+
+# --- re-sent ids: duplicate or conflict ---------------------------------------------------
+
+
+def test_the_same_id_with_other_content_is_a_conflict_and_changes_nothing():
+    w = World()
+    history(w, "reported accepted dispatched")
+    before = w.state
+    corrected = w.event("dispatched", T0 + 5 * MIN, handler="h-7").replace(event_id="m1-e3")
+    d = decide(w.state, corrected, w.ctx)
+    assert d.rejected.code == "conflict" and d.emit == () and d.state == before
+    assert "m1-e3" in d.rejected.message and "new id" in d.rejected.message
+    assert decide(w.state, corrected.replace(event_id="m1-e9"), w.ctx).rejected is None  # a new id applies
+
+
+def test_the_same_id_with_the_same_content_is_a_duplicate_even_as_a_conflicting_report():
+    w = World()
+    history(w, "reported")
+    first = w.event("reported", T0).replace(event_id="m1-e1")
+    assert decide(w.state, first, w.ctx).duplicate
+    assert decide(w.state, first.replace(text="other text"), w.ctx).rejected.code == "conflict"
+
+
+def test_a_matter_remembers_its_last_32_applied_events():
+    w = World()
+    history(w, "reported accepted")
+    sent = [w.event("dispatched", T0 + (2 + i) * MIN) for i in range(40)]
+    for event in sent:
+        assert w.apply(event).rejected is None
+    assert len(w.state.applied) == 32 * 16
+    assert all(decide(w.state, e, w.ctx).duplicate for e in sent[-32:])
+    assert not decide(w.state, sent[0], w.ctx).duplicate  # forgotten: now simply too old
+    assert decide(w.state, sent[0], w.ctx).rejected.code == "out_of_order"
