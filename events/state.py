@@ -103,19 +103,6 @@ class MatterState:
         attrs.update(changes)
         return new
 
-    def to_dict(self) -> dict:
-        """Deprecated: ``encode_state`` in a map, for ``streams/matters.py`` until it calls
-        ``events.state_codec`` itself. ``from_dict`` reads it, and v1 maps."""
-        from events.state_codec import to_record
-
-        return {"sv": STATE_SCHEMA, "state": to_record(self)}
-
-    @classmethod
-    def from_dict(cls, d: Any) -> "MatterState":
-        """Deprecated: see ``to_dict``. Raises ``StateError`` (a ValueError) for a map it cannot read."""
-        from events.state_codec import from_record
-
-        return from_record(d)
 
 
 STATE_SCHEMA = 2  # the stored layout; events/state_codec.py has the upcasters from older ones

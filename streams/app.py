@@ -114,7 +114,8 @@ def build(settings: Settings, options: WorkerOptions | None = None, *, tree: Org
     settings.check()
     tree = tree if tree is not None else load_org_tree(settings, wait=options.org_wait_seconds)
     policy = policy_mod.load(settings.policy_path or None)
-    ctx = Context(policy, tree, Calendar(on_fallback=_calendar_fallback), producer="gridflow-streams")
+    ctx = Context(policy, tree, Calendar(on_fallback=_calendar_fallback), producer="gridflow-streams",
+                  future_tolerance_ms=policy.future_tolerance.for_clock(settings.clock))
     t = settings.topics
     rules = Rules(ctx, log_topic=t.events, partitions=settings.partitions, clock=settings.clock,
                   grace_ms=int(options.grace_seconds * 1000) if settings.clock == WALL else 0)

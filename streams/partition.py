@@ -100,7 +100,7 @@ class Partition:
     def _decide(self, event: Event, record, out: Pending) -> None:
         matter_id = event.matter_id
         old = self.state(matter_id)
-        decision = decide(old, event, self.rules.ctx)
+        decision = decide(old, event, self.rules.ctx, now=self.stream_time())
         if decision.duplicate:
             out.count(metrics.DUPLICATES, STAGE)
             return

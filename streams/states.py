@@ -1,19 +1,15 @@
-"""How the worker keeps a matter's state: bytes, in memory and in the compacted state topic
-(key: the matter id; one reserved key per partition holds its event clock)."""
+"""How the worker keeps a matter's state: bytes (``events.state_codec``: versioned, compact), in
+memory and in the compacted state topic (key: the matter id; one reserved key per partition
+holds its event clock)."""
 from __future__ import annotations
 
 from events import codec
-from events.state import MatterState
+from events.state_codec import decode_state, encode_state
 
 CLOCK_KEY = b"\x00clock"  # never a matter id: ids start with a letter or a digit
 
-
-def dump(state: MatterState) -> bytes:
-    return codec.pack(state.to_dict())
-
-
-def load(raw: bytes) -> MatterState:
-    return MatterState.from_dict(codec.unpack(raw))
+dump = encode_state  # MatterState -> bytes, the current version
+load = decode_state  # bytes of any stored version -> MatterState
 
 
 def dump_clock(watermark: int) -> bytes:

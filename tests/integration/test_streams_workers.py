@@ -17,7 +17,8 @@ from events.types import Watermark
 from gridflow.city import generate
 from gridflow.sdk import Publisher
 from gridflow.simulate import plan
-from streams_fixtures import Log, WorkerProcess, cleanup_topics, replay, table_states
+from expected import replay
+from streams_fixtures import Log, WorkerProcess, cleanup_topics, table_states
 
 pytestmark = pytest.mark.integration
 

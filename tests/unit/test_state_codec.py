@@ -97,7 +97,5 @@ def test_bytes_that_are_not_msgpack_are_a_state_error():
         decode_state(b"\xc1")
 
 
-def test_the_deprecated_map_still_round_trips_for_the_current_worker(simulated_states):
-    state = simulated_states[-1]
-    assert MatterState.from_dict(codec.unpack(codec.pack(state.to_dict()))) == state
-    assert MatterState.from_dict(V1) == decode_state(codec.pack(V1))
+def test_a_v1_map_and_its_v2_encoding_decode_to_the_same_state():
+    assert decode_state(encode_state(decode_state(codec.pack(V1)))) == decode_state(codec.pack(V1))

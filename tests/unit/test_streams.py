@@ -243,3 +243,41 @@ def test_the_breaker_opens_only_when_internal_failures_pass_both_the_share_and_t
     for _ in range(10):
         breaker.record(False)  # failures leave the window
     assert breaker.failures == 0 and not breaker.record(False)
+
+
+def test_an_event_far_ahead_of_the_partitions_clock_is_refused_and_changes_nothing():
+    m = matter_on(0)
+    p = Part(0)
+    p.feed(make("reported", m, 0, T0))
+    p.feed(Watermark(event_id="wm", matter_id="clock", occurred_at=T0 + H, producer="t"))
+    before = p.part.state(m)
+    p.feed(make("dispatched", m, 1, T0 + 3650 * 24 * H, handler="h-2"))  # ten years ahead
+    assert p.deadletters[-1]["reason"].startswith("from_future")
+    assert p.part.state(m) == before and not [e for e in p.log if e.TYPE == "escalated"]
+
+
+def test_before_the_first_watermark_event_time_cannot_tell_the_future():
+    m = matter_on(0)
+    p = Part(0)
+    p.feed(make("reported", m, 0, T0 + 3650 * 24 * H))
+    assert [e.TYPE for e in p.log] == ["reported", "routed", "sla_started"] and not p.deadletters
+
+
+def test_on_the_wall_clock_an_app_a_day_ahead_is_from_the_future():
+    import time as _time
+
+    m = matter_on(1)
+    p = Part(1, clock="wall")
+    now = int(_time.time() * 1000)
+    p.feed(make("reported", m, 0, now))
+    p.feed(make("accepted", m, 1, now + 24 * H, unit="g1"))
+    assert [d["reason"].split(":")[0] for d in p.deadletters] == ["from_future"]
+
+
+def test_the_same_id_with_other_content_is_a_conflict_not_a_duplicate():
+    m = matter_on(0)
+    p = Part(0)
+    p.feed(make("reported", m, 0, T0))
+    p.feed(make("accepted", m, 1, T0 + MIN, unit="g1"))
+    p.feed(make("accepted", m, 1, T0 + MIN, unit="g1", handler="h-other"))
+    assert [d["reason"].split(":")[0] for d in p.deadletters] == ["conflict"]
