@@ -10,6 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
+from harness import Pipeline  # noqa: E402  (after the path it needs)
+
 
 @pytest.fixture
 def private_kafka(settings, tmp_path_factory):
@@ -34,3 +36,13 @@ def cpu_hog():
     yield hog
     hog.kill()
     hog.wait(timeout=10)
+
+
+@pytest.fixture
+def pipelines():
+    """Pipelines to stop, and whose databases to drop, whatever happens."""
+    made: list[Pipeline] = []
+    yield made
+    for p in made:
+        p.stop()
+        p.drop_database()

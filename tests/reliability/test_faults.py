@@ -13,15 +13,6 @@ from harness import Pipeline
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 
-@pytest.fixture
-def pipelines():
-    made: list[Pipeline] = []
-    yield made
-    for p in made:
-        p.stop()
-        p.drop_database()
-
-
 def wait_for(what: str, condition, pipeline: Pipeline, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -64,7 +55,7 @@ def test_a_broker_stopped_and_started_mid_stream_loses_nothing(private_kafka, pi
     publisher = threading.Thread(target=p.publish, args=(second,))
     publisher.start()
     stack.down()  # while the second part is on its way
-    time.sleep(0.5)  # noqa: the fault itself: the broker stays away for a moment
+    time.sleep(0.5)  # the fault itself: the broker stays away a moment longer
     stack.up()
     publisher.join(timeout=180)
     p.publish(third)
@@ -109,7 +100,7 @@ def test_clickhouse_away_for_thirty_seconds_loses_and_doubles_nothing(settings, 
         wait_for("the first events in the log", lambda: log_size(p) > 500, p)
         outage.cut()
         p.publish(second)
-        time.sleep(30)  # noqa: the fault itself: ClickHouse stays away for thirty seconds
+        time.sleep(30)  # the fault itself: ClickHouse stays away for thirty seconds
         outage.restore()
         p.drain()
         p.stop()

@@ -18,15 +18,6 @@ NAME, PHONE = "张三丰", "13800138000"
 PERSONAL = f"{NAME} 电话 {PHONE}, Zhang Sanfeng, zhang.sanfeng@example.com"
 
 
-@pytest.fixture
-def pipelines():
-    made: list[Pipeline] = []
-    yield made
-    for p in made:
-        p.stop()
-        p.drop_database()
-
-
 def home(p: Pipeline, matter_id: str) -> int:
     return partition_of(matter_id.encode(), p.settings.partitions)
 
