@@ -12,7 +12,7 @@ One batch:
 So a crash at any point leaves a state that is never older than its committed input: either
 the old state with the records redone (the same deterministic ids again: duplicates that every
 consumer drops), or the new state with its outputs already in Kafka. A write Kafka does not
-acknowledge is retried for ``kafka_timeout`` seconds (the broker may be restarting), then the
+acknowledge is retried for ``kafka_timeout`` seconds (streams/writer.py), then the
 worker exits 70 without committing. A failure that is about the worker and not the record
 never dead-letters the record.
 
@@ -26,18 +26,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from dataclasses import dataclass
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from streams import metrics
-from streams.errors import CircuitOpen, LogWriteError
+from streams.breaker import Breaker
+from streams.errors import CircuitOpen
 from streams.intake import Bad
 from streams.partition import STAGE, Partition, Rules
 from streams.pending import Pending
 from streams.recovery import read_states
+from streams.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -64,23 +65,6 @@ class Names:
     group: str
 
 
-class Breaker:
-    """Counts internal failures among the recent records."""
-
-    def __init__(self, window: int, share: float, minimum: int) -> None:
-        self.recent: deque[bool] = deque(maxlen=window)
-        self.failures = 0
-        self.share, self.minimum = share, minimum
-
-    def record(self, failed: bool) -> bool:
-        """Note one record; True when the breaker opens."""
-        if len(self.recent) == self.recent.maxlen and self.recent[0]:
-            self.failures -= 1
-        self.recent.append(failed)
-        self.failures += failed
-        return failed and self.failures >= self.minimum and self.failures > self.share * len(self.recent)
-
-
 class Processor:
     def __init__(self, rules: Rules, names: Names, consumer, producer, *, bootstrap: str, worker_id: str,
                  tuning: Tuning = Tuning()) -> None:
@@ -97,6 +81,7 @@ class Processor:
         self.last_progress = time.monotonic()  # when a record was last handled (the watchdog reads it)
         self.lock = asyncio.Lock()  # one batch or one rebalance step at a time
         self.breaker = Breaker(tuning.breaker_window, tuning.breaker_share, tuning.breaker_min)
+        self.writer = BatchWriter(producer, names, tuning.kafka_timeout)
         self.stopping = False
         self._next_scan = 0.0
         self._next_gauges = 0.0
@@ -158,7 +143,7 @@ class Processor:
         if scan:
             for part in self.ready.values():
                 part.fire_due(part.now(), out)
-        await self.write(out)
+        await self.writer.write(out, self.ready.values())
         self.positions.update(out.offsets)
         if out.records:
             self.last_progress = time.monotonic()
@@ -183,47 +168,6 @@ class Processor:
                               "an internal error (last at "
                               f"{record.topic}[{record.partition}]@{record.offset}): stopping instead of "
                               "dead-lettering the stream; nothing past the last good batch is committed")
-
-    async def write(self, out: Pending) -> None:
-        """Outputs first, then states; each awaited once. Metrics count what Kafka acknowledged."""
-        names = self.names
-        outputs = [(names.events, p, k, v) for p, k, v in out.log]
-        outputs += [(names.deadletter, p, k, v) for p, k, v in out.dead]
-        if outputs:
-            await self._send(outputs, "the batch's events and dead letters")
-        states, owners = [], []
-        for part in self.ready.values():
-            for key, value in part.take_writes():
-                states.append((names.state, part.number, key, value))
-                owners.append(part)
-        if states:
-            acks = await self._send(states, "the batch's states")
-            for part, ack in zip(owners, acks):
-                part.changelog_next = max(part.changelog_next, ack.offset + 1)
-        for (metric, labels), n in out.counts.items():
-            (metric.labels(*labels) if labels else metric).inc(n)
-        if out.latencies:
-            latency = metrics.LATENCY.labels(STAGE)
-            for seconds in out.latencies:
-                latency.observe(max(0.0, seconds))
-
-    async def _send(self, records: list[tuple[str, int, bytes, bytes]], what: str) -> list:
-        """Send every record, then await every acknowledgement; on a Kafka error wait and send
-        them all again (duplicates are harmless) until ``kafka_timeout``, then give up."""
-        give_up = time.monotonic() + self.tuning.kafka_timeout
-        delay = 0.5
-        send = self.producer.send
-        while True:
-            try:
-                futures = [await send(topic, value=value, key=key, partition=p) for topic, p, key, value in records]
-                return await asyncio.gather(*futures)
-            except KafkaError as exc:
-                metrics.WRITE_RETRIES.inc()
-                if time.monotonic() + delay > give_up:
-                    raise LogWriteError(what, exc) from exc
-                log.warning("writing %s failed (%r); writing them again in %.1fs", what, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
 
     # --- offsets ----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from streams.deadlines import Timers
 from streams.intake import Bad, classify, partition_of
 from streams.partition import Partition, Rules
 from streams.pending import EXCERPT, Pending, deadletter_value
-from streams.processor import Breaker
+from streams.breaker import Breaker
 from test_state import DEFAULTS, MIN, H, T0, World
 
 PARTITIONS = 2
