@@ -101,9 +101,9 @@ class Processor:
     async def run(self) -> None:
         """The loop, until ``stop``; returns after the last batch is written and committed."""
         while not self.stopping:
+            wait_ms = max(0, min(self.tuning.poll_ms, int((self._next_scan - time.monotonic()) * 1000)))
             try:
-                batch = await self.consumer.getmany(timeout_ms=self.tuning.poll_ms,
-                                                    max_records=self.tuning.batch_size)
+                batch = await self.consumer.getmany(timeout_ms=wait_ms, max_records=self.tuning.batch_size)
             except KafkaError as exc:  # the broker is away: not about any record
                 log.warning("reading %s failed (%s); trying again", self.names.intake, exc)
                 await asyncio.sleep(1.0)
@@ -115,6 +115,7 @@ class Processor:
                     await self._batch(batch, scan)
                 if scan:
                     self._next_scan = now + self.tuning.scan_interval
+                self._scan_at_next_due()
             if now >= self._next_gauges:
                 self._gauges()
                 self._next_gauges = now + 1.0
@@ -124,6 +125,16 @@ class Processor:
 
     def stop(self) -> None:
         self.stopping = True
+
+    def _scan_at_next_due(self) -> None:
+        """On the wall clock, scan again when the earliest timer is due, not a whole interval later:
+        a deadline's escalation then follows it by the grace period and a poll, not by the interval."""
+        if self.rules.clock != "wall":
+            return
+        dues = [d for p in self.ready.values() if (d := p.timers.next_due()) is not None]
+        if dues:
+            seconds = (min(dues) + self.rules.grace_ms) / 1000 - time.time()
+            self._next_scan = min(self._next_scan, time.monotonic() + max(0.0, seconds))
 
     # --- one batch --------------------------------------------------------------------------
 
