@@ -6,6 +6,7 @@ machine sees it. Codes are short and bounded (they are metric labels); stage ``i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from aiokafka.partitioner import murmur2
 
@@ -29,6 +30,7 @@ class Bad:
     type: str = ""  # the event type when it decoded, for the metrics
 
 
+@lru_cache(maxsize=1 << 16)  # a matter's events come close together; murmur2 in Python is slow
 def partition_of(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2, as in the Java client) gives a key."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
