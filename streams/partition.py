@@ -52,14 +52,21 @@ class Partition:
 
     # --- recovery ---------------------------------------------------------------------------
 
-    def restore(self, key: bytes, raw: bytes) -> None:
-        """Take one record of the state topic back (recovery)."""
+    def restore(self, key: bytes, raw: bytes, *, adopt: bool = False) -> None:
+        """Take one record of the state topic back (recovery); ``adopt``: a state of an older
+        worker, to be written to the state topic with the next batch."""
         if key == states.CLOCK_KEY:
             self.watermark = states.load_clock(raw)
             return
         state = states.load(raw)
         self.states[state.matter_id] = raw
         self._track(state.matter_id, None, state)
+        if adopt:
+            self._touched[state.matter_id] = state
+
+    def adopt_clock(self, watermark: int) -> None:
+        """An event clock an older worker left: kept, and written with the next batch."""
+        self.watermark, self._clock_moved = watermark, True
 
     # --- the clock --------------------------------------------------------------------------
 

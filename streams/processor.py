@@ -37,7 +37,7 @@ from streams.errors import CircuitOpen
 from streams.intake import Bad
 from streams.partition import STAGE, Partition, Rules
 from streams.pending import Pending
-from streams.recovery import read_states
+from streams.recovery import read_legacy, read_states
 from streams.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -248,19 +248,28 @@ class Processor:
 
     async def _recover(self, numbers: list[int]) -> None:
         started = time.monotonic()
-        saved = await read_states(self.bootstrap, self.names.state, numbers, client_id=f"{self.worker_id}-recovery")
+        client_id = f"{self.worker_id}-recovery"
+        saved = await read_states(self.bootstrap, self.names.state, numbers, client_id=client_id)
+        empty = [n for n in numbers if saved[n].end == 0]
+        legacy = await read_legacy(self.bootstrap, self.names.group, empty, self.rules.partitions,
+                                   client_id=client_id) if empty else {}
         loaded = {}
         for number in numbers:
             part = Partition(number, self.rules)
+            old = legacy.get(number)
+            sources = [(saved[number].records, False)] + ([(old.records, True)] if old else [])
             count = 0
-            for key, value in saved[number].records.items():
-                try:
-                    part.restore(key, value)
-                except (ValueError, TypeError, KeyError) as exc:
-                    log.error("recovery: partition %d: unreadable state %r, no timers for it: %s", number, key, exc)
-                count += 1
-                if count % 2000 == 0:
-                    await asyncio.sleep(0)  # heartbeats and the other partitions go on meanwhile
+            for records, adopt in sources:
+                for key, value in records.items():
+                    try:
+                        part.restore(key, value, adopt=adopt)
+                    except (ValueError, TypeError, KeyError) as exc:
+                        log.error("recovery: partition %d: unreadable state %r, no timers for it: %s", number, key, exc)
+                    count += 1
+                    if count % 2000 == 0:
+                        await asyncio.sleep(0)  # heartbeats and the other partitions go on meanwhile
+            if old is not None and old.watermark is not None:
+                part.adopt_clock(old.watermark)
             part.changelog_next = saved[number].end
             loaded[number] = part
             saved[number].records.clear()

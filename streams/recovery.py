@@ -62,3 +62,54 @@ async def read_states(bootstrap: str, topic: str, partitions: list[int], *, clie
         return out
     finally:
         await consumer.stop()
+
+
+# --- the worker before the state topic ---------------------------------------------------------
+# Until this version the worker kept its states in Faust tables: changelog topics named after
+# the consumer group, the same partition per matter (murmur2 of its id), states in the v1 map
+# that events.state_codec still reads, and each partition's event clock as the newest watermark
+# per intake partition. A partition whose state topic is still empty adopts them once.
+
+LEGACY_STATES = "{group}-matters-changelog"
+LEGACY_CLOCKS = "{group}-clocks-changelog"
+
+
+@dataclass
+class Legacy:
+    records: dict[bytes, bytes] = field(default_factory=dict)
+    watermark: int | None = None
+
+
+async def read_legacy(bootstrap: str, group: str, partitions: list[int], sources: int, *,
+                      client_id: str) -> dict[int, Legacy]:
+    """The states and event clocks the Faust-table worker left for ``partitions`` (empty when
+    it left none)."""
+    from aiokafka import AIOKafkaClient
+
+    from events import codec
+
+    out = {p: Legacy() for p in partitions}
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, client_id=client_id)
+    await client.bootstrap()
+    try:
+        await client.force_metadata_update()
+        topics = client.cluster.topics()
+    finally:
+        await client.close()
+    states, clocks = LEGACY_STATES.format(group=group), LEGACY_CLOCKS.format(group=group)
+    if states not in topics:
+        return out
+    found = await read_states(bootstrap, states, partitions, client_id=client_id)
+    for p in partitions:
+        out[p].records = found[p].records
+    if clocks in topics:
+        marks = await read_states(bootstrap, clocks, partitions, client_id=client_id)
+        for p in partitions:
+            raw = marks[p].records.get(f"clock/{p}".encode())
+            per_source = {int(k): int(v) for k, v in codec.unpack(raw).items()} if raw else {}
+            if len(per_source) >= sources:  # the low watermark over every intake partition
+                out[p].watermark = min(per_source.values())
+    if any(out[p].records for p in partitions):
+        log.info("recovery: adopting %d states of the Faust-table worker from %s",
+                 sum(len(out[p].records) for p in partitions), states)
+    return out
