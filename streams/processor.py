@@ -224,25 +224,33 @@ class Processor:
 
     async def assigned(self, assigned: list[TopicPartition]) -> None:
         mine = {tp.partition for tp in assigned if tp.topic == self.names.intake}
-        for number in list(self.kept):
-            if number not in mine:
-                del self.kept[number]
-        ends = {}
-        if self.kept:
-            tps = [TopicPartition(self.names.state, p) for p in self.kept]
-            ends = {tp.partition: off for tp, off in (await self.consumer.end_offsets(tps)).items()}
-        for number, part in list(self.kept.items()):
-            if part.changelog_next >= 0 and ends.get(number) == part.changelog_next:
-                self.ready[number] = self.kept.pop(number)  # nobody wrote to it since: still the newest
-        self.kept.clear()
-        need = sorted(mine - set(self.ready))
-        metrics.PARTITIONS.set(len(self.ready))
-        if need:
-            self.recovering = set(need)
-            self.consumer.pause(*[TopicPartition(self.names.intake, p) for p in need])
-            task = asyncio.ensure_future(self._recover(need))
-            self._recoveries.add(task)
-            task.add_done_callback(self._recoveries.discard)
+        async with self.lock:
+            # Whatever this worker holds is suspect until the state topic says nobody wrote since
+            # (a revoke normally moved it there already; a worker dropped from the group may not
+            # have heard of one).
+            self.kept.update(self.ready)
+            self.ready.clear()
+            self.positions.clear()  # a new generation reads from the group's committed offsets
+            self.committed.clear()
+            for number in list(self.kept):
+                if number not in mine:
+                    del self.kept[number]
+            ends = {}
+            if self.kept:
+                tps = [TopicPartition(self.names.state, p) for p in self.kept]
+                ends = {tp.partition: off for tp, off in (await self.consumer.end_offsets(tps)).items()}
+            for number, part in list(self.kept.items()):
+                if part.changelog_next >= 0 and ends.get(number) == part.changelog_next:
+                    self.ready[number] = part  # nobody wrote to it since: still the newest
+            self.kept.clear()
+            need = sorted(mine - set(self.ready))
+            metrics.PARTITIONS.set(len(self.ready))
+            if need:
+                self.recovering = set(need)
+                self.consumer.pause(*[TopicPartition(self.names.intake, p) for p in need])
+                task = asyncio.ensure_future(self._recover(need))
+                self._recoveries.add(task)
+                task.add_done_callback(self._recoveries.discard)
         log.info("partitions assigned: %s (kept %s, recovering %s)", sorted(mine),
                  sorted(mine - set(need)), need)
 
