@@ -71,6 +71,7 @@ async def post_request(request: web.Request) -> web.Response:
     if key is None:
         event = reports.event(report, factory, reporter=reporter, matter_id=None, event_id=None)
         await api.publisher.publish(event)
+        api.model.publishing(_pending_view(event))
         replay = False
     else:
         api.require_ready()
@@ -84,10 +85,8 @@ async def post_request(request: web.Request) -> web.Response:
             return None if view is None else view.report_digest
 
         event, replay = await api.submitter.submit(event, digest, known=known, what=f"matter {matter}",
-                                                   acked=lambda e: None)
-    if not replay:
-        api.model.publishing(_pending_view(event))
-    else:
+                                                   acked=lambda e: api.model.publishing(_pending_view(e)))
+    if replay:
         metrics.REPLAYS.labels("post_request").inc()
     body = [{"service_request_id": event.matter_id, "service_notice": api.catalogue.notice(
         report.service_code, report.priority), "account_id": None,

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from events.errors import ValidationError
 from events.orgtree import OrgUnit
 from events.types import TEXT_MAX, MatterReported
-from gridflow.api.errors import ApiError, bad, from_validation, not_found
+from gridflow.api.errors import bad, from_validation, not_found
 from gridflow.api.forms import Fields
 from gridflow.api.places import Places
 from gridflow.api.pseudonym import Contact
