@@ -134,6 +134,10 @@ def test_a_request_is_routed_escalated_and_resolved_and_each_step_shows_over_htt
         assert [r["service_request_id"] for r in listed] == [matter]
 
         personal = list(CONTACT.values())
+        client.http.get(f"{api.url}/requests.json", params={"api_key": api.key, "service_code": "sanitation"}, timeout=10)
+        logged, scraped = api.child.log_path.read_text(encoding="utf-8"), api.metrics()
+        for secret in personal + [api.key]:
+            assert secret not in logged and secret not in scraped, "personal data or a key in the API's log or metrics"
         for topic in (mine.topics.intake, mine.topics.events):
             for value in read_topic(mine, topic):
                 assert not any(p.encode() in value for p in personal), f"personal data on {topic}"
