@@ -94,6 +94,8 @@ class Settings:
             raise ValueError(f"clock: expected 'wall' or 'event', got {self.clock!r}")
         if self.api_read_access not in ("open", "key"):
             raise ValueError(f"api_read_access: expected 'open' or 'key', got {self.api_read_access!r}")
+        if self.api_rate_per_second <= 0 or self.api_rate_burst < 1 or self.api_max_body_bytes < 1024:
+            raise ValueError("api_rate_per_second, api_rate_burst, api_max_body_bytes: expected > 0, >= 1, >= 1024")
         if self.partitions < 1:
             raise ValueError(f"partitions: expected >= 1, got {self.partitions}")
 

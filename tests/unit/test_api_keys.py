@@ -50,3 +50,12 @@ def test_keys_come_from_the_file_and_the_environment(tmp_path):
 def test_a_missing_key_file_is_named():
     with pytest.raises(KeyFileError, match="GRIDFLOW_API_KEYS_PATH /nowhere"):
         load("", "/nowhere")
+
+
+def test_api_settings_that_cannot_work_are_refused_at_start():
+    from gridflow.settings import Settings
+
+    for bad in ({"GRIDFLOW_API_READ_ACCESS": "maybe"}, {"GRIDFLOW_API_RATE_PER_SECOND": "0"},
+                {"GRIDFLOW_API_MAX_BODY_BYTES": "10"}):
+        with pytest.raises(ValueError, match="api_"):
+            Settings.from_env(bad)
