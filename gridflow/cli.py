@@ -20,6 +20,7 @@ COMMANDS = {
     "publish": "publish events from a JSON-lines file",
     "simulate": "simulate a city's matters through the publisher SDK",
     "demo": "run the whole pipeline on a simulated city and show the statistics",
+    "api": "serve Open311 GeoReport v2 and the status API over HTTP",
 }
 
 

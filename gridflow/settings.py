@@ -46,6 +46,19 @@ class Settings:
     projector_batch_size: int = 5000
     projector_batch_seconds: float = 1.0
     projector_metrics_port: int = 9464
+    # HTTP API (`gridflow api`, docs/api.md)
+    api_port: int = 8311
+    api_metrics_port: int = 9465
+    api_keys: str = ""  # key lines "<app> <scopes> sha256:<hex>", separated by ";" or newlines
+    api_keys_path: str = ""  # a file of key lines
+    api_read_access: str = "open"  # "open": anyone may read matters; "key": reads need a key with scope read
+    api_secret: str = ""  # HMAC secret of reporter pseudonyms; empty: the file at api_secret_path
+    api_secret_path: str = ".gridflow/api/secret"  # created (random, mode 600) when missing
+    api_max_body_bytes: int = 65536
+    api_rate_per_second: float = 20.0  # requests a second per key (or per client address for open reads)
+    api_rate_burst: int = 40
+    api_cors_origins: str = ""  # comma-separated origins allowed by CORS, "*" for any; empty: no CORS
+    api_publish_timeout_seconds: float = 10.0
 
     @property
     def topics(self) -> "Topics":
@@ -79,6 +92,10 @@ class Settings:
             raise ValueError(f"store: expected 'chdb' or 'server', got {self.store!r}")
         if self.clock not in ("wall", "event"):
             raise ValueError(f"clock: expected 'wall' or 'event', got {self.clock!r}")
+        if self.api_read_access not in ("open", "key"):
+            raise ValueError(f"api_read_access: expected 'open' or 'key', got {self.api_read_access!r}")
+        if self.api_rate_per_second <= 0 or self.api_rate_burst < 1 or self.api_max_body_bytes < 1024:
+            raise ValueError("api_rate_per_second, api_rate_burst, api_max_body_bytes: expected > 0, >= 1, >= 1024")
         if self.partitions < 1:
             raise ValueError(f"partitions: expected >= 1, got {self.partitions}")
 

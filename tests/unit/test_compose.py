@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
 IMAGE_SOURCE = "/opt/gridflow"  # WORKDIR of the Dockerfile's COPY steps
-GRIDFLOW_SERVICES = ("init", "worker", "projector")
+GRIDFLOW_SERVICES = ("init", "worker", "projector", "api")
 DEFAULTS = Settings()
 
 
@@ -84,7 +84,7 @@ def test_the_compose_tool_sees_every_service():
     result = subprocess.run([exe, "-f", str(COMPOSE_FILE), "config", "--services"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == {"kafka", "clickhouse", "init", "worker", "projector",
+    assert set(result.stdout.split()) == {"kafka", "clickhouse", "init", "worker", "projector", "api",
                                           "prometheus", "grafana"}
 
 
@@ -106,6 +106,7 @@ def test_gridflow_services_run_real_gridflow_subcommands():
         assert command[0] == "gridflow" and command[1] in COMMANDS, f"{name}: {command}"
     assert services()["worker"]["command"][1] == "worker"
     assert services()["projector"]["command"][1] == "project"
+    assert services()["api"]["command"] == ["gridflow", "api"]
 
 
 def test_the_init_script_exists_and_runs_topics_then_migrate():
@@ -227,7 +228,7 @@ def test_long_running_services_have_health_checks_and_init_gates_the_pipeline():
             assert service.get("healthcheck", {}).get("test"), f"{name}: no healthcheck"
     assert services()["init"]["depends_on"] == {"kafka": {"condition": "service_healthy"},
                                                 "clickhouse": {"condition": "service_healthy"}}
-    for name in ("worker", "projector"):
+    for name in ("worker", "projector", "api"):
         assert services()[name]["depends_on"] == {"init": {"condition": "service_completed_successfully"}}
 
 
@@ -268,3 +269,23 @@ def test_grafana_mounts_provisioning_and_the_dashboards_where_the_provider_looks
     home = env("grafana")["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home.startswith(mounts["./deploy/grafana/dashboards"] + "/")
     assert (ROOT / "deploy/grafana/dashboards" / Path(home).name).is_file()
+
+
+def test_the_api_is_published_on_loopback_and_scraped_on_its_metrics_port_inside():
+    api = env("api")
+    settings = Settings.from_env({k: v for k, v in api.items() if k.startswith(ENV_PREFIX)})
+    assert settings.listen_host == "0.0.0.0", "inside the network the API must listen on every interface"
+    assert (settings.api_port, settings.api_metrics_port) == (DEFAULTS.api_port, DEFAULTS.api_metrics_port)
+    assert published("api") == {DEFAULTS.api_port: f"127.0.0.1:{DEFAULTS.api_port}"}
+    assert [int(p) for p in services()["api"]["expose"]] == [DEFAULTS.api_metrics_port]
+    assert prometheus_ports("prometheus.yml")["gridflow-api"] == {DEFAULTS.api_metrics_port}
+    assert prometheus_ports("prometheus.local.yml")["gridflow-api"] == {DEFAULTS.api_metrics_port}
+    health = " ".join(services()["api"]["healthcheck"]["test"])
+    assert f":{DEFAULTS.api_port}/health" in health and f":{DEFAULTS.api_metrics_port}/metrics" in health
+
+
+def test_the_api_default_key_line_parses():
+    from gridflow.api.keys import KeyRing
+
+    ring = KeyRing.parse(env("api")["GRIDFLOW_API_KEYS"], "docker-compose.yml")
+    assert ring.find("gf_demo-laptop-only-key").app == "demo-app"

@@ -22,7 +22,7 @@ PROVIDERS = GRAFANA / "provisioning" / "dashboards" / "gridflow.yml"
 RULE_FILES = sorted((ROOT / "deploy" / "prometheus" / "rules").glob("*.yml"))
 METRICS_DOC = ROOT / "docs" / "metrics.md"
 CONVENTIONS = ROOT / "docs" / "CONVENTIONS.md"
-PROCESS_MODULES = {"worker": "streams.metrics", "projector": "projections.metrics"}
+PROCESS_MODULES = {"worker": "streams.metrics", "projector": "projections.metrics", "api": "gridflow.api.metrics"}
 PROMETHEUS_BUILTIN = {"up"}
 
 # --- a small PromQL reader: which metric names does an expression select? ----------------
