@@ -289,3 +289,9 @@ def test_the_api_default_key_line_parses():
 
     ring = KeyRing.parse(env("api")["GRIDFLOW_API_KEYS"], "docker-compose.yml")
     assert ring.find("gf_demo-laptop-only-key").app == "demo-app"
+
+
+@pytest.mark.parametrize("name", ["worker", "projector", "api"])
+def test_every_scraped_service_listens_beyond_its_own_container(name):
+    settings = Settings.from_env({k: v for k, v in env(name).items() if k.startswith(ENV_PREFIX)})
+    assert settings.listen_host == "0.0.0.0", f"Prometheus in another container could not scrape {name}"
