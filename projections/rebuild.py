@@ -19,7 +19,7 @@ from typing import Callable
 from kafka.structs import TopicPartition
 
 from projections import orgdim
-from projections.app import kafka_consumer, load_org_file
+from projections.app import batching, kafka_consumer, load_org_file
 from projections.errors import ProjectionError
 from projections.migrate import materialized_views, migrate
 from projections.projector import Projector, Totals
@@ -75,8 +75,7 @@ def rebuild(settings, store: Store, *, org_file: str | None = None, keep_old: bo
     log(f"rebuild: replaying {sum(ends[tp] - begins[tp] for tp in stop_at)} records into {shadow}")
     sink = Sink(target, log=log, known_units=orgdim.load_units(target))
     projector = Projector(sink, consumer, events_topic=topics.events, org_topic=topics.org, producer=None,
-                          group=None, batch_size=settings.projector_batch_size,
-                          batch_seconds=settings.projector_batch_seconds, log=log)
+                          group=None, log=log, **batching(settings))
     try:
         totals = projector.run(stop_at=stop_at)
     finally:
