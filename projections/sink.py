@@ -40,26 +40,33 @@ class Backoff:
 
 @dataclass
 class Batch:
-    event_rows: list[list] = field(default_factory=list)
-    sources: list[Any] = field(default_factory=list)  # the log record behind each row, for dead letters
+    event_rows: list[list] = field(default_factory=list)  # one list per row, as the projector builds them
+    event_columns: list[list] | None = None  # or one list per column (what the rebuild's readers send)
+    sources: list[Any] = field(default_factory=list)  # where each row came from, for dead letters
     org_changed: dict[str, OrgUnit] = field(default_factory=dict)
     org_sources: dict[str, Any] = field(default_factory=dict)
     max_event_at: int = 0
 
     def __len__(self) -> int:
-        return len(self.event_rows) + len(self.org_changed)
+        return len(self.sources) + len(self.org_changed)
+
+    def columns(self) -> list[list]:
+        """The event rows column by column, as inserts take them."""
+        if self.event_columns is None:
+            self.event_columns = [list(c) for c in zip(*self.event_rows)] if self.event_rows else []
+        return self.event_columns
 
 
-Refused = tuple[Any, Sequence[Any] | None, StoreRejected]  # (source record, its row, ClickHouse's refusal)
+Refused = tuple[Any, list | None, StoreRejected]  # (where the row came from, the row, ClickHouse's refusal)
 
 
 class _Stopped(Exception):
     """The projector stopped while waiting to retry."""
 
 
-def year_groups(event_rows: Sequence[Sequence[Any]], max_years: int = MAX_YEARS_PER_INSERT) -> list[list[int]]:
-    """Row indexes in groups spanning at most ``max_years`` calendar years (UTC) each."""
-    stamps = [row[rows.OCCURRED_AT] for row in event_rows]
+def year_groups(stamps: Sequence[int], max_years: int = MAX_YEARS_PER_INSERT) -> list[list[int]]:
+    """Indexes of event times (epoch ms) in groups spanning at most ``max_years`` calendar years
+    (UTC) each."""
     if not stamps or _year(max(stamps)) - _year(min(stamps)) < max_years:
         return [list(range(len(stamps)))]
     by_year: dict[int, list[int]] = {}
@@ -71,6 +78,10 @@ def year_groups(event_rows: Sequence[Sequence[Any]], max_years: int = MAX_YEARS_
 
 def _year(ms: int) -> int:
     return time.gmtime(ms // 1000).tm_year
+
+
+def _take(columns: list[list], indexes: list[int]) -> list[list]:
+    return [[column[i] for i in indexes] for column in columns]
 
 
 class Sink:
@@ -89,11 +100,13 @@ class Sink:
         started = time.monotonic()
         refused: list[Refused] = []
         try:
-            for group in year_groups(batch.event_rows):
-                group_rows = batch.event_rows if len(group) == len(batch.event_rows) else \
-                    [batch.event_rows[i] for i in group]
-                group_sources = batch.sources if group_rows is batch.event_rows else [batch.sources[i] for i in group]
-                refused += self._write_splitting("events", rows.COLUMNS, group_rows, group_sources, wait)
+            columns = batch.columns()
+            if columns:
+                groups = year_groups(columns[rows.OCCURRED_AT])
+                for group in groups:
+                    part, sources = (columns, batch.sources) if len(groups) == 1 else \
+                        (_take(columns, group), [batch.sources[i] for i in group])
+                    refused += self._write_splitting("events", rows.COLUMNS, part, sources, wait)
             if batch.org_changed:
                 refused += self._write_org(batch, wait)
         except _Stopped:
@@ -102,42 +115,42 @@ class Sink:
         self.written_event_at = max(self.written_event_at, batch.max_event_at)
         return refused
 
-    def _write_splitting(self, table: str, columns: Sequence[str], table_rows: list, sources: list,
+    def _write_splitting(self, table: str, names: Sequence[str], columns: list[list], sources: list,
                          wait: Callable[[float], bool]) -> list[Refused]:
         refused: list[Refused] = []
-        pending = [(table_rows, sources)]
+        pending = [(columns, sources)]
         while pending:
             part, part_sources = pending.pop()
-            error = self._insert(table, columns, part, wait)
+            error = self._insert(table, names, part, wait)
             if error is None:
                 continue
-            if len(part) == 1:
-                refused.append((part_sources[0], part[0], error))
+            if len(part_sources) == 1:
+                refused.append((part_sources[0], [column[0] for column in part], error))
                 continue
-            if part is table_rows:
-                self.log(f"projector: ClickHouse refused {len(part)} rows of {table} ({error}); "
+            if part is columns:
+                self.log(f"projector: ClickHouse refused {len(sources)} rows of {table} ({error}); "
                          "writing them in halves to find the rows it refuses")
-            mid = len(part) // 2
-            pending += [(part[mid:], part_sources[mid:]), (part[:mid], part_sources[:mid])]
+            mid = len(part_sources) // 2
+            pending += [([c[mid:] for c in part], part_sources[mid:]), ([c[:mid] for c in part], part_sources[:mid])]
         return refused
 
     def _write_org(self, batch: Batch, wait: Callable[[float], bool]) -> list[Refused]:
         merged = {**self.units, **batch.org_changed}
         touched = orgdim.with_descendants(batch.org_changed, merged)
-        error = self._insert("org_units", orgdim.COLUMNS, orgdim.to_rows(touched, merged), wait)
+        org_rows = orgdim.to_rows(touched, merged)
+        error = self._insert("org_units", orgdim.COLUMNS, [list(c) for c in zip(*org_rows)], wait)
         if error is not None:  # org records are few and arrive rarely: no splitting, each goes
             return [(source, None, error) for source in batch.org_sources.values()]
         self.units.update(batch.org_changed)
         return []
 
-    def _insert(self, table: str, columns: Sequence[str], table_rows: list,
+    def _insert(self, table: str, names: Sequence[str], columns: list[list],
                 wait: Callable[[float], bool]) -> StoreRejected | None:
         """Insert, retrying while ClickHouse is away or not ready; return its refusal of the rows."""
         delays = self.backoff.delays()
-        data = [list(column) for column in zip(*table_rows)]
         while True:
             try:
-                n = self.store.insert(table, columns, data, columnar=True)
+                n = self.store.insert(table, names, columns, columnar=True)
             except StoreRejected as exc:
                 metrics.CLICKHOUSE_UP.set(1)
                 metrics.REJECTED_INSERTS.inc()

@@ -97,6 +97,6 @@ def test_a_backfill_spanning_a_century_is_inserted_in_groups_of_at_most_50_years
 
 
 def test_a_batch_within_the_limit_is_not_regrouped():
-    batch = batch_of(5)
-    assert year_groups(batch.event_rows) == [[0, 1, 2, 3, 4]]
+    stamps = [row[rows.OCCURRED_AT] for row in batch_of(5).event_rows]
+    assert year_groups(stamps) == [[0, 1, 2, 3, 4]]
     assert year_groups([]) == [[]]
