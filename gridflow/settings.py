@@ -45,7 +45,7 @@ class Settings:
     projector_group: str = "gridflow-projector"
     projector_batch_size: int = 20000  # records; a batch closes at this size, ...
     projector_batch_bytes: int = 16 << 20  # ... at this many bytes of record values, ...
-    projector_batch_seconds: float = 1.0  # ... or this long after its first record
+    projector_batch_seconds: float = 5.0  # ... or this long after its first record
     projector_metrics_port: int = 9464
     # stop when more than this share of the last window of records failed unexpectedly
     projector_breaker_window: int = 1000
