@@ -92,3 +92,30 @@ def test_an_org_record_that_is_not_a_unit_is_dead_lettered_and_the_events_land()
     assert totals.written == 2 and totals.deadletters == 1
     _, key, letter = producer.sent[0]
     assert (key, letter["topic"], letter["original"]) == (b"u", "t.org.units", b"\x92\x01\x02")
+
+
+def test_gridflow_project_exits_65_when_the_breaker_trips(monkeypatch, capsys):
+    import argparse
+    import signal
+
+    import projections.app
+    from gridflow.commands import project
+    from gridflow.settings import Settings
+
+    class Closable:
+        def close(self):
+            pass
+
+    class Halting:
+        consumer, producer = Closable(), Closable()
+
+        def run(self, until_idle=False):
+            raise ProjectorHalted("circuit breaker: 600 of the last 1000 records failed unexpectedly")
+
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+    monkeypatch.setattr(project, "open_store_waiting", lambda settings, stopping: FakeStore())
+    monkeypatch.setattr(projections.app, "build_projector", lambda *args, **kwargs: Halting())
+    args = argparse.Namespace(org=None, progress_seconds=10.0, until_idle=False, no_metrics=True,
+                              metrics_host="127.0.0.1")
+    assert project.run(args, Settings()) == project.EXIT_BREAKER == 65
+    assert "circuit breaker" in capsys.readouterr().err
