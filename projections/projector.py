@@ -100,7 +100,7 @@ class Projector:
         while not self._stop.is_set():
             if stop_at is not None and self._reached(stop_at):
                 break
-            collected = self._collect()
+            collected = self._collect(stop_at)
             if collected.offsets and not self._flush(collected):
                 break  # stopping during a ClickHouse outage: nothing committed, nothing lost
             if until_idle and not collected.offsets and self.consumer.assignment() and not any(self.lag().values()):
@@ -125,9 +125,10 @@ class Projector:
                 return False
         return True
 
-    def _collect(self) -> Collected:
+    def _collect(self, stop_at: dict[TopicPartition, int] | None = None) -> Collected:
         """Records until the batch holds ``batch_size`` records or ``batch_bytes`` bytes, or
-        ``batch_seconds`` passed since its first record; an empty batch after an idle poll."""
+        ``batch_seconds`` passed since its first record, or it reaches ``stop_at``; an empty
+        batch after an idle poll."""
         c = Collected()
         deadline = None
         while c.records < self.batch_size and c.nbytes < self.batch_bytes and not self._stop.is_set():
@@ -146,7 +147,10 @@ class Projector:
             if deadline is None:
                 deadline = time.monotonic() + self.batch_seconds
             for tp, records in chunks:
-                self._add(tp, records, c)
+                if records:
+                    self._add(tp, records, c)
+            if stop_at and all(c.offsets.get(tp, self._done.get(tp, 0)) >= end for tp, end in stop_at.items()):
+                break
         self.totals.events += c.events
         metrics.EVENTS.inc(c.events)
         return c

@@ -49,3 +49,14 @@ def test_stopping_during_an_outage_commits_nothing():
     store.on_fail = p.stop
     p.run()
     assert consumer.commits == [] and store.rows == []
+
+
+def test_a_replay_to_given_offsets_does_not_wait_out_the_time_bound_of_its_last_batch():
+    import time
+
+    store, consumer = FakeStore(), FakeConsumer(records(3))
+    sink = Sink(store, log=lambda _: None)
+    p = Projector(sink, consumer, events_topic=TOPIC, batch_size=100, batch_seconds=30, log=lambda _: None)
+    started = time.monotonic()
+    totals = p.run(stop_at={TopicPartition(TOPIC, 0): 3})
+    assert totals.written == 3 and time.monotonic() - started < 5
