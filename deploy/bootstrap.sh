@@ -34,7 +34,7 @@ install() {
     fi
     # Installed, and installed from this checkout (not from another clone on the machine)?
     local here="$PWD"
-    if ! (cd / && python -c "import os, sys, gridflow, faust, chdb, pytest
+    if ! (cd / && python -c "import os, sys, gridflow, faust, chdb, pytest, crc32c
 sys.exit(os.path.dirname(os.path.dirname(os.path.abspath(gridflow.__file__))) != sys.argv[1])" "$here") 2>/dev/null \
         || [ -n "${GRIDFLOW_REINSTALL:-}" ]; then
         echo "== installing gridflow (pip install -e '.[dev,embedded,rocksdb]')"

@@ -43,9 +43,13 @@ class Settings:
     org_path: str = ""  # empty: the org tree published on the org topic / demo city
     # projector
     projector_group: str = "gridflow-projector"
-    projector_batch_size: int = 5000
-    projector_batch_seconds: float = 1.0
+    projector_batch_size: int = 20000  # records; a batch closes at this size, ...
+    projector_batch_bytes: int = 16 << 20  # ... at this many bytes of record values, ...
+    projector_batch_seconds: float = 5.0  # ... or this long after its first record
     projector_metrics_port: int = 9464
+    # stop when more than this share of the last window of records failed unexpectedly
+    projector_breaker_window: int = 1000
+    projector_breaker_share: float = 0.5
     # HTTP API (`gridflow api`, docs/api.md)
     api_port: int = 8311
     api_metrics_port: int = 9465
@@ -98,6 +102,10 @@ class Settings:
             raise ValueError("api_rate_per_second, api_rate_burst, api_max_body_bytes: expected > 0, >= 1, >= 1024")
         if self.partitions < 1:
             raise ValueError(f"partitions: expected >= 1, got {self.partitions}")
+        if self.projector_batch_size < 1 or self.projector_batch_bytes < 1 or self.projector_breaker_window < 1:
+            raise ValueError("projector_batch_size, projector_batch_bytes and projector_breaker_window: expected >= 1")
+        if not 0 < self.projector_breaker_share <= 1:
+            raise ValueError(f"projector_breaker_share: expected a share in (0, 1], got {self.projector_breaker_share}")
 
     @property
     def stack_path(self) -> Path:

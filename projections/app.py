@@ -6,6 +6,7 @@ from typing import Callable
 
 from events import orgtree
 from projections import orgdim
+from projections.breaker import Breaker
 from projections.projector import Projector
 from projections.sink import Backoff, Sink
 from projections.store import Store, open_store
@@ -17,6 +18,10 @@ def kafka_consumer(settings, *, group: str | None, client_id: str = "gridflow-pr
     return KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group, client_id=client_id,
                          enable_auto_commit=False, auto_offset_reset="earliest",
                          max_poll_records=settings.projector_batch_size,
+                         # a live log trickles in: let the broker gather 64 KiB (or wait 0.5s)
+                         # per fetch rather than answer each new record with a fetch of its own
+                         fetch_min_bytes=64 << 10, fetch_max_wait_ms=500,
+                         max_partition_fetch_bytes=4 << 20,
                          # a long ClickHouse outage is waited out with paused polls, not here
                          max_poll_interval_ms=300_000,
                          # a crashed projector's partitions move on after 10s, not the client's 45s
@@ -51,8 +56,14 @@ def build_projector(settings, store: Store, *, consumer=None, producer=None, log
     sink = Sink(store, backoff=backoff, log=log, known_units=orgdim.load_units(store))
     return Projector(sink, consumer, events_topic=topics.events, org_topic=topics.org,
                      deadletter_topic=topics.deadletter, producer=producer, group=settings.projector_group,
-                     batch_size=settings.projector_batch_size, batch_seconds=settings.projector_batch_seconds,
-                     progress_seconds=progress_seconds, log=log)
+                     progress_seconds=progress_seconds, log=log, **batching(settings))
 
 
-__all__ = ["build_projector", "kafka_consumer", "kafka_producer", "load_org_file", "open_store"]
+def batching(settings) -> dict:
+    """The projector's batch bounds and circuit breaker from the settings."""
+    return {"batch_size": settings.projector_batch_size, "batch_bytes": settings.projector_batch_bytes,
+            "batch_seconds": settings.projector_batch_seconds,
+            "breaker": Breaker(settings.projector_breaker_window, settings.projector_breaker_share)}
+
+
+__all__ = ["batching", "build_projector", "kafka_consumer", "kafka_producer", "load_org_file", "open_store"]

@@ -12,11 +12,16 @@ ROWS_WRITTEN = Counter("gridflow_projector_rows_written_total", "Rows inserted i
                        registry=REGISTRY)
 BATCH_SECONDS = Histogram("gridflow_projector_batch_seconds", "Time to write one batch, retries included",
                           buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=REGISTRY)
-INSERT_ERRORS = Counter("gridflow_projector_insert_errors_total", "Failed ClickHouse inserts (each is retried)",
+INSERT_ERRORS = Counter("gridflow_projector_insert_errors_total",
+                        "ClickHouse inserts that failed because ClickHouse was away or not ready (each is retried)",
                         registry=REGISTRY)
+REJECTED_INSERTS = Counter("gridflow_projector_rejected_inserts_total",
+                           "ClickHouse inserts refused for the rows in them (split in halves, not retried as they were)",
+                           registry=REGISTRY)
 RETRIES = Counter("gridflow_projector_retries_total", "Batch write retries after a ClickHouse error",
                   registry=REGISTRY)
-CLICKHOUSE_UP = Gauge("gridflow_projector_clickhouse_up", "1 when the last ClickHouse write succeeded",
+CLICKHOUSE_UP = Gauge("gridflow_projector_clickhouse_up",
+                      "1 when ClickHouse answered the last write (even with an error), 0 when it could not be reached",
                       registry=REGISTRY)
 PROJECTION_DELAY = Gauge("gridflow_projection_delay_seconds",
                          "Newest event time seen in the log minus newest event time written to ClickHouse",

@@ -6,6 +6,10 @@ versions are recorded in ``{db}.schema_migrations`` with the file's checksum; ap
 again is a no-op, and a changed file that was already applied is an error, not a surprise.
 Every statement is itself idempotent (IF NOT EXISTS), so a run interrupted half-way can be
 repeated.
+
+A change SQL cannot make repeatable by itself (a new partition key: copy the table and swap
+it in) is a Python file ``NNNN_name.py`` defining ``apply(store, database)``; each of its
+steps checks the state it leaves, so an interrupted run is finished by the next one.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from projections.errors import MigrationError
 from projections.store import Store
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(sql|py)$")
 
 LEDGER_DDL = """
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations
@@ -39,23 +43,42 @@ class Migration:
     version: int
     name: str
     text: str
+    kind: str = "sql"  # or "py": a module with apply(store, database)
 
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
 
     def statements(self, database: str) -> list[str]:
+        if self.kind != "sql":
+            return []
         body = "\n".join(line for line in self.text.splitlines() if not line.lstrip().startswith("--"))
         return [s.strip().replace("{db}", database) for s in body.split(";") if s.strip()]
+
+    def apply(self, store: Store, database: str) -> None:
+        if self.kind == "py":
+            namespace: dict = {"__name__": f"migration_{self.version:04d}"}
+            exec(compile(self.text, f"{self.version:04d}_{self.name}.py", "exec"), namespace)  # our own file
+            try:
+                namespace["apply"](store, database)
+            except Exception as exc:
+                raise MigrationError(f"migration {self.version:04d}_{self.name}: {exc}") from exc
+            return
+        for number, statement in enumerate(self.statements(database), start=1):
+            try:
+                store.execute(statement)
+            except Exception as exc:
+                raise MigrationError(f"migration {self.version:04d}_{self.name}, statement {number}: {exc}") from exc
 
 
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     found = []
-    for path in sorted(directory.glob("*.sql")):
+    for path in sorted([*directory.glob("*.sql"), *directory.glob("*.py")]):
         match = _NAME.match(path.name)
         if not match:
-            raise MigrationError(f"{path.name}: expected a name like 0001_events.sql")
-        found.append(Migration(int(match.group(1)), match.group(2), path.read_text(encoding="utf-8")))
+            raise MigrationError(f"{path.name}: expected a name like 0001_events.sql or 0005_events_by_year.py")
+        found.append(Migration(int(match.group(1)), match.group(2), path.read_text(encoding="utf-8"), match.group(3)))
+    found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise MigrationError(f"two migrations share a version in {directory}")
@@ -87,11 +110,7 @@ def migrate(store: Store, database: str | None = None, migrations: list[Migratio
                 raise MigrationError(f"migration {m.version:04d}_{m.name} changed after it was applied to {db} "
                                      f"(checksum {done[m.version]} -> {m.checksum}); add a new migration instead")
             continue
-        for number, statement in enumerate(m.statements(db), start=1):
-            try:
-                store.execute(statement)
-            except Exception as exc:
-                raise MigrationError(f"migration {m.version:04d}_{m.name}, statement {number}: {exc}") from exc
+        m.apply(store, db)
         store.with_database(db).insert("schema_migrations", ["version", "name", "checksum", "applied_at"],
                                        [(m.version, m.name, m.checksum, int(time.time()))])
         log(f"applied {m.version:04d}_{m.name} to {db}")

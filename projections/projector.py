@@ -1,26 +1,35 @@
-"""The projector: the event log (Kafka) into ClickHouse, batched by size and time.
+"""The projector: the event log (Kafka) into ClickHouse, batched by rows, bytes and time.
 
-Offsets are committed only after ClickHouse holds the batch; bad records go to the
-dead-letter topic with their source position. The same loop serves ``gridflow project``
-(consumer group, runs until stopped) and ``gridflow rebuild`` (no group, from offset zero
-to the log end seen at start).
+Offsets are committed only after ClickHouse holds the batch; bad records, and rows ClickHouse
+refuses, go to the dead-letter topic with their source position before the offsets that skip
+them are committed. No record stops the loop: whatever fails while a record becomes a row is
+that record's dead letter, and the circuit breaker (``breaker.py``) stops the projector when
+such failures hit most records. The same loop serves ``gridflow project`` (consumer group, runs
+until stopped) and ``gridflow rebuild`` (no group, from offset zero to the log end seen at start).
 """
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from events import codec
 from events.errors import EventError
-from projections import metrics, rows
+from projections import logrow, metrics
+from projections.rows import OCCURRED_AT
+from projections.breaker import Breaker
+from projections.errors import ProjectorHalted, RecordRejected
 from projections.sink import Batch, Sink
 
 STAGE = "projector"
+UNEXPECTED = "unexpected_error"
+REFUSED = "clickhouse_rejected"
+IDLE_POLL_SECONDS = 0.5
+Decode = Callable[[bytes, int, int], list]
 
 
 @dataclass
@@ -32,10 +41,30 @@ class Totals:
     batches: int = 0
 
 
+@dataclass
+class DeadLetter:
+    record: Any
+    reason: str
+    detail: str
+    event_id: str | None = None
+    unexpected: bool = False  # counts towards the circuit breaker
+
+
+@dataclass
+class Collected:
+    batch: Batch = field(default_factory=Batch)
+    offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    deadletters: list[DeadLetter] = field(default_factory=list)
+    records: int = 0
+    events: int = 0
+    nbytes: int = 0
+
+
 class Projector:
     def __init__(self, sink: Sink, consumer, *, events_topic: str, org_topic: str | None = None,
                  deadletter_topic: str | None = None, producer=None, group: str | None = None,
-                 batch_size: int = 5000, batch_seconds: float = 1.0, progress_seconds: float = 10.0,
+                 batch_size: int = 5000, batch_bytes: int = 16 << 20, batch_seconds: float = 1.0,
+                 progress_seconds: float = 10.0, breaker: Breaker | None = None, decode: Decode = logrow.decode,
                  log: Callable[[str], None] = print) -> None:
         self.sink = sink
         self.consumer = consumer
@@ -45,11 +74,14 @@ class Projector:
         self.producer = producer  # None: count bad records but do not re-send them (rebuild)
         self.group = group  # None: no offset commits (rebuild)
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.batch_seconds = batch_seconds
         self.progress_seconds = progress_seconds
+        self.breaker = breaker or Breaker()
+        self.decode = decode
         self.log = log
         self.totals = Totals()
-        self._carry: list = []
+        self._carry: list[tuple[TopicPartition, list]] = []
         self._stop = threading.Event()
         self._seen_event_at = 0
         self._done: dict[TopicPartition, int] = {}  # next offset to read, per partition, written
@@ -61,16 +93,17 @@ class Projector:
 
     def run(self, stop_at: dict[TopicPartition, int] | None = None, *, until_idle: bool = False) -> Totals:
         """Consume and write until stopped; or until every partition in ``stop_at`` reached its
-        offset; or, ``until_idle``, until a poll comes back empty with no lag left."""
+        offset; or, ``until_idle``, until a poll comes back empty with no lag left. Raises
+        ``ProjectorHalted`` when the circuit breaker trips."""
         last_report = time.monotonic()
         reported_events = 0
         while not self._stop.is_set():
             if stop_at is not None and self._reached(stop_at):
                 break
-            batch, offsets, deadletters = self._collect()
-            if offsets and not self._flush(batch, offsets, deadletters):
+            collected = self._collect(stop_at)
+            if collected.offsets and not self._flush(collected):
                 break  # stopping during a ClickHouse outage: nothing committed, nothing lost
-            if until_idle and not offsets and self.consumer.assignment() and not any(self.lag().values()):
+            if until_idle and not collected.offsets and self.consumer.assignment() and not any(self.lag().values()):
                 break
             now = time.monotonic()
             if now - last_report >= self.progress_seconds:
@@ -92,62 +125,101 @@ class Projector:
                 return False
         return True
 
-    def _collect(self):
-        batch, offsets, deadletters = Batch(), {}, []
-        deadline = time.monotonic() + self.batch_seconds
-        while len(batch) + len(deadletters) < self.batch_size and not self._stop.is_set():
+    def _collect(self, stop_at: dict[TopicPartition, int] | None = None) -> Collected:
+        """Records until the batch holds ``batch_size`` records or ``batch_bytes`` bytes, or
+        ``batch_seconds`` passed since its first record, or it reaches ``stop_at``; an empty
+        batch after an idle poll."""
+        c = Collected()
+        deadline = None
+        while c.records < self.batch_size and c.nbytes < self.batch_bytes and not self._stop.is_set():
             if self._carry:
-                records, self._carry = self._carry, []
+                chunks, self._carry = self._carry, []
             else:
-                left = deadline - time.monotonic()
-                if left <= 0:
+                timeout = IDLE_POLL_SECONDS if deadline is None else min(deadline - time.monotonic(), IDLE_POLL_SECONDS)
+                if timeout <= 0:
                     break
-                polled = self.consumer.poll(timeout_ms=max(1, int(min(left, 0.5) * 1000)),
-                                            max_records=self.batch_size - len(batch))
-                records = [r for part in polled.values() for r in part]
-            for record in records:
-                self._add(record, batch, deadletters)
-                offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
-        return batch, offsets, deadletters
+                chunks = list(self.consumer.poll(timeout_ms=max(1, int(timeout * 1000)),
+                                                 max_records=self.batch_size - c.records).items())
+                if not chunks:
+                    if deadline is None:
+                        break
+                    continue
+            if deadline is None:
+                deadline = time.monotonic() + self.batch_seconds
+            for tp, records in chunks:
+                if records:
+                    self._add(tp, records, c)
+            if stop_at and all(c.offsets.get(tp, self._done.get(tp, 0)) >= end for tp, end in stop_at.items()):
+                break
+        self.totals.events += c.events
+        metrics.EVENTS.inc(c.events)
+        return c
 
-    def _add(self, record, batch: Batch, deadletters: list) -> None:
-        if record.topic == self.org_topic:
-            if record.value is None:
-                return  # tombstone: a unit that existed keeps its history
+    def _add(self, tp: TopicPartition, records: list, c: Collected) -> None:
+        c.records += len(records)
+        c.offsets[tp] = records[-1].offset + 1
+        if tp.topic == self.org_topic:
+            for record in records:
+                self._add_org_unit(record, c)
+            return
+        c.events += len(records)
+        batch, decode, deadletters = c.batch, self.decode, c.deadletters
+        rows, sources = batch.event_rows, batch.sources
+        first = len(rows)
+        for record in records:
+            value = record.value
+            if value is not None:
+                c.nbytes += len(value)
             try:
-                unit = codec.decode_org_unit(record.value)
-            except EventError as exc:
-                deadletters.append((record, "invalid_org_unit", str(exc), None))
-                return
-            batch.org_changed[unit.unit_id] = unit
-            return
-        self.totals.events += 1
-        metrics.EVENTS.inc()
+                row = decode(value, record.partition, record.offset)
+            except RecordRejected as exc:
+                deadletters.append(DeadLetter(record, exc.reason, str(exc), exc.event_id))
+                continue
+            except Exception as exc:  # noqa: BLE001 - a record must never stop the loop: it is
+                # dead-lettered with the exception named, and the breaker watches how often
+                deadletters.append(DeadLetter(record, UNEXPECTED, f"{type(exc).__name__}: {exc}", unexpected=True))
+                continue
+            rows.append(row)
+            sources.append(record)
+        if len(rows) > first:
+            batch.max_event_at = max(batch.max_event_at, max(row[OCCURRED_AT] for row in rows[first:]))
+
+    def _add_org_unit(self, record, c: Collected) -> None:
+        if record.value is None:
+            return  # tombstone: a unit that existed keeps its history
         try:
-            event = codec.decode(record.value)
+            unit = codec.decode_org_unit(record.value)
         except EventError as exc:
-            reason = "decode_error" if type(exc).__name__ == "DecodeError" else "validation_error"
-            deadletters.append((record, reason, str(exc), None))
+            c.deadletters.append(DeadLetter(record, "invalid_org_unit", str(exc)))
             return
-        if event.INTERNAL or event.TYPE == "watermark":
-            deadletters.append((record, "not_a_log_event", f"{event.TYPE} does not belong in the event log",
-                                event.event_id))
+        except Exception as exc:  # noqa: BLE001 - as for events: never stop the loop on a record
+            c.deadletters.append(DeadLetter(record, UNEXPECTED, f"{type(exc).__name__}: {exc}", unexpected=True))
             return
-        batch.event_rows.append(rows.to_row(event, record.partition, record.offset))
-        batch.max_event_at = max(batch.max_event_at, event.occurred_at)
-        self._seen_event_at = max(self._seen_event_at, event.occurred_at)
+        c.batch.org_changed[unit.unit_id] = unit
+        c.batch.org_sources[unit.unit_id] = record
 
     # --- writing and committing -------------------------------------------------------------
 
-    def _flush(self, batch: Batch, offsets: dict[TopicPartition, int], deadletters: list) -> bool:
-        if len(batch) and not self.sink.write(batch, self._wait):
+    def _flush(self, c: Collected) -> bool:
+        batch = c.batch
+        refused = self.sink.write(batch, self._wait) if len(batch) else []
+        if refused is None:
             return False
-        self._send_deadletters(deadletters)
-        self._commit(offsets)
-        self._done.update(offsets)
+        for record, row, error in refused:
+            c.deadletters.append(DeadLetter(record, REFUSED, str(error), row[0] if row else None, unexpected=True))
+        failed = [d for d in c.deadletters if d.unexpected]
+        if failed and self.breaker.trips(c.records, len(failed)):
+            raise ProjectorHalted(f"circuit breaker: {self.breaker.describe(c.records, len(failed))}; the last: "
+                                  f"{failed[-1].reason}: {failed[-1].detail}. Nothing of this batch was "
+                                  "committed or dead-lettered.")
+        self.breaker.observe(c.records, len(failed))
+        self._send_deadletters(c.deadletters)
+        self._commit(c.offsets)
+        self._done.update(c.offsets)
         self.totals.batches += 1
-        self.totals.written += len(batch.event_rows)
+        self.totals.written += len(batch.event_rows) - sum(1 for d in c.deadletters if d.reason == REFUSED)
         self.totals.org_units += len(batch.org_changed)
+        self._seen_event_at = max(self._seen_event_at, batch.max_event_at)
         if self._seen_event_at:
             metrics.PROJECTION_DELAY.set(max(0, self._seen_event_at - self.sink.written_event_at) / 1000)
         return True
@@ -164,21 +236,23 @@ class Projector:
                     return True
                 polled = self.consumer.poll(timeout_ms=int(min(left, 0.5) * 1000) + 1)
                 # partitions assigned by a rebalance meanwhile are not paused: keep what came
-                self._carry.extend(r for part in polled.values() for r in part)
+                self._carry.extend(polled.items())
             return False
         finally:
             self.consumer.resume(*assigned)
 
-    def _send_deadletters(self, deadletters: list) -> None:
-        for record, reason, detail, event_id in deadletters:
-            metrics.DEADLETTERS.labels(STAGE, reason).inc()
+    def _send_deadletters(self, deadletters: list[DeadLetter]) -> None:
+        for d in deadletters:
+            record = d.record
+            metrics.DEADLETTERS.labels(STAGE, d.reason).inc()
             self.totals.deadletters += 1
-            self.log(f"projector: dead letter {record.topic}[{record.partition}]@{record.offset}: {detail}")
+            self.log(f"projector: dead letter {record.topic}[{record.partition}]@{record.offset}: "
+                     f"{d.reason}: {d.detail}")
             if self.producer is None or self.deadletter_topic is None:
                 continue
-            value = codec.encode_deadletter(reason=f"{reason}: {detail}", original=record.value or b"",
+            value = codec.encode_deadletter(reason=f"{d.reason}: {d.detail}", original=record.value or b"",
                                             topic=record.topic, partition=record.partition, offset=record.offset,
-                                            stage=STAGE, at=int(time.time() * 1000), event_id=event_id)
+                                            stage=STAGE, at=int(time.time() * 1000), event_id=d.event_id)
             self.producer.send(self.deadletter_topic, key=record.key, value=value)
         if deadletters and self.producer is not None:
             self.producer.flush()  # durable before the offsets that skip them are committed

@@ -1,8 +1,9 @@
 """Rebuild: replay the event log from offset zero into fresh tables, then swap them in.
 
 1. ``<db>_rebuild`` is created from the migrations and seeded with the current org dimension.
-2. The log (and the org topic) is read from the beginning to the end offsets seen at start,
-   by the same projector code, without a consumer group and without re-sending dead letters.
+2. The log is read from the beginning to the end offsets seen at start by reader processes
+   sharing its partitions (``readers.py``), with the projector's decode and sink, without a
+   consumer group and without re-sending dead letters; the org topic by the projector itself.
 3. Swap: the materialized views are dropped, each data table moves ``<db>`` -> ``<db>_old``
    and ``<db>_rebuild`` -> ``<db>`` in one RENAME, the views are created again from the
    migrations; the analyst views resolve table names when queried, so they follow.
@@ -12,6 +13,7 @@ from its committed offsets; the events it writes a second time change nothing.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -19,10 +21,11 @@ from typing import Callable
 from kafka.structs import TopicPartition
 
 from projections import orgdim
-from projections.app import kafka_consumer, load_org_file
+from projections.app import batching, kafka_consumer, load_org_file
 from projections.errors import ProjectionError
 from projections.migrate import materialized_views, migrate
 from projections.projector import Projector, Totals
+from projections.readers import Slice, replay
 from projections.sink import Sink
 from projections.store import Store
 
@@ -49,7 +52,9 @@ def projector_active(settings) -> bool:
 
 
 def rebuild(settings, store: Store, *, org_file: str | None = None, keep_old: bool = False, force: bool = False,
-            log: Callable[[str], None] = print, consumer=None) -> RebuildResult:
+            log: Callable[[str], None] = print, consumer=None, readers: int | None = None) -> RebuildResult:
+    """Replay the log into ``<db>_rebuild`` and swap it in; ``readers`` reader processes share the
+    partitions of the log (default: one per CPU, at most one per partition)."""
     started = time.monotonic()
     live = store.database
     shadow, old = f"{live}_rebuild", f"{live}_old"
@@ -64,23 +69,21 @@ def rebuild(settings, store: Store, *, org_file: str | None = None, keep_old: bo
 
     topics = settings.topics
     consumer = consumer or kafka_consumer(settings, group=None, client_id="gridflow-rebuild")
-    partitions = [TopicPartition(t, p) for t in (topics.events, topics.org)
-                  for p in sorted(consumer.partitions_for_topic(t) or ())]
-    if not any(tp.topic == topics.events for tp in partitions):
-        raise ProjectionError(f"topic {topics.events} not found at {settings.kafka_bootstrap}")
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
-    begins, ends = consumer.beginning_offsets(partitions), consumer.end_offsets(partitions)
-    stop_at = {tp: ends[tp] for tp in partitions if ends[tp] > begins[tp]}
-    log(f"rebuild: replaying {sum(ends[tp] - begins[tp] for tp in stop_at)} records into {shadow}")
-    sink = Sink(target, log=log, known_units=orgdim.load_units(target))
-    projector = Projector(sink, consumer, events_topic=topics.events, org_topic=topics.org, producer=None,
-                          group=None, batch_size=settings.projector_batch_size,
-                          batch_seconds=settings.projector_batch_seconds, log=log)
     try:
-        totals = projector.run(stop_at=stop_at)
+        slices = log_slices(consumer, topics.events)
+        if slices is None:
+            raise ProjectionError(f"topic {topics.events} not found at {settings.kafka_bootstrap}")
+        readers = max(1, min(readers or os.cpu_count() or 1, len(slices) or 1))
+        log(f"rebuild: replaying {sum(s.end - s.begin for s in slices)} records into {shadow} "
+            f"with {readers} reader process(es)")
+        sink = Sink(target, log=log, known_units=orgdim.load_units(target))
+        options = batching(settings)
+        org = replay_org(consumer, sink, topics, log, options)
+        events = replay(settings, sink, topics.events, slices, readers, breaker=options["breaker"], log=log)
     finally:
         consumer.close()
+    totals = Totals(events=events.events, written=events.written, org_units=org.org_units,
+                    deadletters=events.deadletters + org.deadletters, batches=org.batches)
     if org_file:
         load_org_file(target, org_file, log)
     tables = swap(store, live, shadow, old)
@@ -91,6 +94,29 @@ def rebuild(settings, store: Store, *, org_file: str | None = None, keep_old: bo
     log(f"rebuild: {totals.written} events, {totals.deadletters} dead letters, swapped {', '.join(tables)} "
         f"into {live} in {seconds:.1f}s")
     return RebuildResult(totals, seconds, tables)
+
+
+def log_slices(consumer, topic: str) -> list[Slice] | None:
+    """Each non-empty partition of ``topic`` from its first offset to the end seen now."""
+    found = consumer.partitions_for_topic(topic)
+    if not found:
+        return None
+    tps = [TopicPartition(topic, p) for p in sorted(found)]
+    begins, ends = consumer.beginning_offsets(tps), consumer.end_offsets(tps)
+    return [Slice(tp.partition, begins[tp], ends[tp]) for tp in tps if ends[tp] > begins[tp]]
+
+
+def replay_org(consumer, sink: Sink, topics, log: Callable[[str], None], options: dict) -> Totals:
+    """The compacted org topic, in this process (it is small)."""
+    slices = log_slices(consumer, topics.org) or []
+    if not slices:
+        return Totals()
+    stop_at = {TopicPartition(topics.org, s.partition): s.end for s in slices}
+    consumer.assign(list(stop_at))
+    consumer.seek_to_beginning(*stop_at)
+    projector = Projector(sink, consumer, events_topic=topics.events, org_topic=topics.org, producer=None,
+                          group=None, log=log, **options)
+    return projector.run(stop_at=stop_at)
 
 
 def swap(store: Store, live: str, shadow: str, old: str) -> list[str]:

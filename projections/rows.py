@@ -25,13 +25,16 @@ COLUMNS: tuple[str, ...] = (
     "cycle", "deadline", "due_at", "accept_by", "resolve_by", "threshold",
     "contacted", "solved", "satisfaction", "policy_version", "log_partition", "log_offset",
 )
+OCCURRED_AT = COLUMNS.index("occurred_at")
 ENVELOPE_COLUMNS = ("event_id", "matter_id", "type", "schema_version", "occurred_at", "producer")
 SOURCE_COLUMNS = ("log_partition", "log_offset")
 PAYLOAD_COLUMNS = tuple(c for c in COLUMNS if c not in ENVELOPE_COLUMNS + SOURCE_COLUMNS)
-_NUMERIC = frozenset({"cycle", "due_at", "accept_by", "resolve_by", "threshold", "contacted", "solved"})
-_FLOAT = frozenset({"threshold"})
+# The ClickHouse type of each numeric column (migrations/0001_events.sql); the others are String.
+UINT_BITS = {"schema_version": 16, "occurred_at": 64, "cycle": 32, "due_at": 64, "accept_by": 64,
+             "resolve_by": 64, "contacted": 8, "solved": 8, "log_partition": 32, "log_offset": 64}
+FLOAT32 = frozenset({"threshold"})
 # One Python type per column: chdb's Python() table function refuses a column mixing int and float.
-DEFAULTS = {c: (0.0 if c in _FLOAT else 0 if c in _NUMERIC else "") for c in PAYLOAD_COLUMNS}
+DEFAULTS = {c: (0.0 if c in FLOAT32 else 0 if c in UINT_BITS else "") for c in PAYLOAD_COLUMNS}
 
 
 def payload_columns(event: Event) -> dict[str, Any]:
@@ -44,7 +47,7 @@ def payload_columns(event: Event) -> dict[str, Any]:
             continue
         if isinstance(value, bool):
             value = int(value)
-        elif name in _FLOAT:
+        elif name in FLOAT32:
             value = float(value)
         out[name] = value
     return out

@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 import socket
+import struct
 from typing import Any, Mapping, Sequence
 
 from clickhouse_driver import Client, errors
 
-from projections.errors import StoreError, StoreUnavailable
+from projections.errors import StoreError, StoreRejected, StoreUnavailable
 from projections.store import Store, ident, render
+from projections.store_errors import classify
 
 # Errors that mean "the server is not there right now", as opposed to "it said no".
 _UNAVAILABLE = (errors.NetworkError, errors.SocketTimeoutError, errors.UnexpectedPacketFromServerError,
                 ConnectionError, socket.timeout, EOFError, OSError)
+# clickhouse-driver encodes the rows of an insert itself: a value a column cannot hold fails in
+# the client, before the server sees it, as TypeMismatchError (code 53) or a plain Python error.
+_UNFIT_VALUE = (struct.error, OverflowError, TypeError, ValueError, AttributeError)
 
 
 class ServerStore(Store):
@@ -35,7 +40,10 @@ class ServerStore(Store):
             return self._client.execute(sql, data, **kwargs)
         except errors.ServerException as exc:
             message = exc.message.split("Stack trace:")[0].strip().splitlines()[0]
-            raise StoreError(f"ClickHouse {self.address}: code {exc.code}: {message}") from exc
+            raise classify(exc.code, message)(f"ClickHouse {self.address}: code {exc.code}: {message}") from exc
+        except errors.TypeMismatchError as exc:
+            self._client.disconnect()
+            raise StoreRejected(f"ClickHouse {self.address}: a value does not fit its column: {exc}") from exc
         except _UNAVAILABLE as exc:
             self._client.disconnect()
             raise StoreUnavailable(f"ClickHouse {self.address} unavailable: {exc}") from exc
@@ -58,8 +66,13 @@ class ServerStore(Store):
         if not data or (columnar and not data[0]):
             return 0
         cols = ", ".join(ident(c) for c in columns)
-        # Always rows as data, never inline VALUES: clickhouse-driver hangs on the latter.
-        self._run(f"INSERT INTO {self.table(table)} ({cols}) VALUES", data, columnar=columnar)
+        try:
+            # Always rows as data, never inline VALUES: clickhouse-driver hangs on the latter.
+            self._run(f"INSERT INTO {self.table(table)} ({cols}) VALUES", data, columnar=columnar)
+        except _UNFIT_VALUE as exc:
+            self._client.disconnect()  # the server still waits for the rest of the insert
+            raise StoreRejected(f"ClickHouse {self.address}: a value does not fit its column: "
+                                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
         return len(data[0]) if columnar else len(data)
 
     def close(self) -> None:

@@ -1,10 +1,16 @@
-"""gridflow project: the projector, event log -> ClickHouse, until stopped (SIGTERM/Ctrl-C)."""
+"""gridflow project: the projector, event log -> ClickHouse, until stopped (SIGTERM/Ctrl-C).
+
+Exit codes: 0 stopped; 1 Kafka unreachable at start; 65 (EX_DATAERR) the dead-letter circuit
+breaker tripped: most recent records failed unexpectedly, nothing past the last good batch was
+committed, and a restart trips again until the cause is fixed (docs/operations.md)."""
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
 import time
+
+EXIT_BREAKER = 65
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +54,7 @@ def run(args: argparse.Namespace, settings) -> int:
 
     from projections import metrics
     from projections.app import build_projector, load_org_file
+    from projections.errors import ProjectorHalted
 
     stop = {"now": False, "projector": None}
 
@@ -75,12 +82,17 @@ def run(args: argparse.Namespace, settings) -> int:
         if stop["now"]:
             projector.stop()
         log(f"projector: {settings.topics.events} -> {store.kind} {store.database} "
-            f"(group {settings.projector_group}, batches of {settings.projector_batch_size} "
-            f"or {settings.projector_batch_seconds}s)")
-        totals = projector.run(until_idle=args.until_idle)
-        projector.consumer.close()
-        if projector.producer is not None:
-            projector.producer.close()
+            f"(group {settings.projector_group}, batches of {settings.projector_batch_size} records, "
+            f"{settings.projector_batch_bytes} bytes or {settings.projector_batch_seconds}s)")
+        try:
+            totals = projector.run(until_idle=args.until_idle)
+        except ProjectorHalted as exc:
+            print(f"gridflow project: stopped by the {exc}", file=sys.stderr, flush=True)
+            return EXIT_BREAKER
+        finally:
+            projector.consumer.close()  # no auto-commit: closing commits nothing
+            if projector.producer is not None:
+                projector.producer.close()
         log(f"projector: stopped after {totals.events} events, {totals.written} written, "
             f"{totals.deadletters} dead letters")
     finally:

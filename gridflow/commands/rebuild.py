@@ -8,6 +8,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--org", metavar="FILE", help="load an org tree file into the rebuilt dimension")
     parser.add_argument("--keep-old", action="store_true", help="keep the replaced tables in <database>_old")
     parser.add_argument("--force", action="store_true", help="rebuild even if the projector group has members")
+    parser.add_argument("--readers", type=int, metavar="N",
+                        help="reader processes sharing the log's partitions (default: one per CPU, "
+                             "at most one per partition)")
 
 
 def run(args: argparse.Namespace, settings) -> int:
@@ -20,7 +23,7 @@ def run(args: argparse.Namespace, settings) -> int:
     try:
         with open_store(settings) as store:
             rebuild(settings, store, org_file=args.org, keep_old=args.keep_old, force=args.force,
-                    log=lambda line: print(line, flush=True))
+                    readers=args.readers, log=lambda line: print(line, flush=True))
     except (ProjectionError, KafkaError, OSError) as exc:
         print(f"gridflow rebuild: {exc}")
         return 1

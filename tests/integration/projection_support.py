@@ -449,6 +449,22 @@ def own(settings, kafka_bootstrap):
 def store(request, own):
     """A migrated, empty database on the ClickHouse server or in chdb, with settings to match."""
     from projections.migrate import migrate
+
+    st = open_test_store(request, own)
+    migrate(st, log=lambda _: None)
+    yield st
+    st.close()
+
+
+@pytest.fixture(params=["server", "chdb"])
+def bare_store(request, own):
+    """An empty database with no migrations applied, on the server or in chdb."""
+    st = open_test_store(request, own)
+    yield st
+    st.close()
+
+
+def open_test_store(request, own):
     from projections.store_chdb import ChdbStore
     from projections.store_server import ServerStore
 
@@ -462,10 +478,8 @@ def store(request, own):
         database = f"t_{uuid.uuid4().hex[:8]}"
         s = own.with_(store="chdb", clickhouse_database=database)
         st = ChdbStore(database, session=session)
-    migrate(st, log=lambda _: None)
     st.settings = s
-    yield st
-    st.close()
+    return st
 
 
 def produce(settings, records) -> None:
@@ -478,6 +492,30 @@ def produce(settings, records) -> None:
         producer.flush(timeout=60)
     finally:
         producer.close()
+
+
+def read_deadletters(settings, n: int, timeout: float = 30.0) -> list[dict]:
+    """The first ``n`` dead letters of the run's dead-letter topic (fails the test if fewer come)."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(settings.topics.deadletter, bootstrap_servers=settings.kafka_bootstrap,
+                             auto_offset_reset="earliest", consumer_timeout_ms=int(timeout * 1000))
+    letters = []
+    try:
+        for record in consumer:
+            letters.append(codec.decode_deadletter(record.value))
+            if len(letters) == n:
+                break
+    finally:
+        consumer.close()
+    assert len(letters) == n, f"expected {n} dead letters within {timeout:.0f}s, got {letters}"
+    return letters
+
+
+def in_matter_order(records: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The log as a backfill writes it: matter after matter (each in its own order), so any
+    stretch of it spans all the years the matters were reported in."""
+    return sorted(records, key=lambda record: record[0])
 
 
 def publish_org(settings, units) -> None:
