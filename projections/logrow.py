@@ -120,6 +120,9 @@ def _envelope(wire: dict, row: list) -> None:
 
 def decode(value: bytes, partition: int, offset: int) -> list:
     """The row of ``events`` for one record of the log; raises ``RecordRejected``."""
+    if value is not None and len(value) > codec.MAX_RECORD_BYTES:  # the pipeline never writes one
+        raise RecordRejected("decode_error", f"a record of {len(value)} bytes is larger than the maximum of "
+                                             f"{codec.MAX_RECORD_BYTES} bytes")
     try:
         wire = codec.unpack(value)
     except DecodeError as exc:

@@ -99,3 +99,9 @@ def test_kafka_python_checks_record_crcs_with_the_crc32c_extension_not_in_python
     from kafka.record import util
 
     assert util.crc32c_c is not None, "pip install crc32c (a dependency): without it reads are ~4x slower"
+
+
+def test_a_record_over_the_size_limit_is_a_decode_error():
+    with pytest.raises(RecordRejected) as err:
+        logrow.decode(b"\x92" + b"x" * codec.MAX_RECORD_BYTES, 0, 0)
+    assert err.value.reason == "decode_error" and "larger than the maximum" in str(err.value)
