@@ -138,8 +138,13 @@ class Projector:
                 timeout = IDLE_POLL_SECONDS if deadline is None else min(deadline - time.monotonic(), IDLE_POLL_SECONDS)
                 if timeout <= 0:
                     break
-                chunks = list(self.consumer.poll(timeout_ms=max(1, int(timeout * 1000)),
-                                                 max_records=self.batch_size - c.records).items())
+                try:
+                    chunks = list(self.consumer.poll(timeout_ms=max(1, int(timeout * 1000)),
+                                                     max_records=self.batch_size - c.records).items())
+                except KafkaError as exc:  # the broker is away: not about any record; read again
+                    self.log(f"projector: reading the log failed ({exc!r}); trying again")
+                    self._stop.wait(1.0)
+                    continue
                 if not chunks:
                     if deadline is None:
                         break
@@ -213,7 +218,8 @@ class Projector:
                                   f"{failed[-1].reason}: {failed[-1].detail}. Nothing of this batch was "
                                   "committed or dead-lettered.")
         self.breaker.observe(c.records, len(failed))
-        self._send_deadletters(c.deadletters)
+        if not self._send_deadletters(c.deadletters):
+            return False  # stopping: nothing committed, the batch is read again
         self._commit(c.offsets)
         self._done.update(c.offsets)
         self.totals.batches += 1
@@ -234,28 +240,47 @@ class Projector:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return True
-                polled = self.consumer.poll(timeout_ms=int(min(left, 0.5) * 1000) + 1)
+                try:
+                    polled = self.consumer.poll(timeout_ms=int(min(left, 0.5) * 1000) + 1)
+                except KafkaError:  # the broker is away too: keep waiting
+                    self._stop.wait(min(left, 0.5))
+                    continue
                 # partitions assigned by a rebalance meanwhile are not paused: keep what came
                 self._carry.extend(polled.items())
             return False
         finally:
             self.consumer.resume(*assigned)
 
-    def _send_deadletters(self, deadletters: list[DeadLetter]) -> None:
+    def _send_deadletters(self, deadletters: list[DeadLetter]) -> bool:
+        """Dead letters durable before the offsets that skip them are committed: sent, flushed and
+        every acknowledgement checked; a Kafka error is not about the records, so they are sent
+        again with backoff. False: stopping before they were acknowledged (commit nothing)."""
+        values = []
         for d in deadletters:
             record = d.record
             metrics.DEADLETTERS.labels(STAGE, d.reason).inc()
             self.totals.deadletters += 1
             self.log(f"projector: dead letter {record.topic}[{record.partition}]@{record.offset}: "
                      f"{d.reason}: {d.detail}")
-            if self.producer is None or self.deadletter_topic is None:
-                continue
-            value = codec.encode_deadletter(reason=f"{d.reason}: {d.detail}", original=record.value or b"",
-                                            topic=record.topic, partition=record.partition, offset=record.offset,
-                                            stage=STAGE, at=int(time.time() * 1000), event_id=d.event_id)
-            self.producer.send(self.deadletter_topic, key=record.key, value=value)
-        if deadletters and self.producer is not None:
-            self.producer.flush()  # durable before the offsets that skip them are committed
+            values.append((record.key, codec.encode_deadletter(
+                reason=f"{d.reason}: {d.detail}", original=record.value or b"", topic=record.topic,
+                partition=record.partition, offset=record.offset, stage=STAGE, at=int(time.time() * 1000),
+                event_id=d.event_id)))
+        if not values or self.producer is None or self.deadletter_topic is None:
+            return True
+        delays = self.sink.backoff.delays()
+        while True:
+            try:
+                futures = [self.producer.send(self.deadletter_topic, key=k, value=v) for k, v in values]
+                self.producer.flush()
+                for future in futures:
+                    future.get(timeout=30)
+                return True
+            except KafkaError as exc:
+                delay = next(delays)
+                self.log(f"projector: writing {len(values)} dead letter(s) failed ({exc!r}); again in {delay:.1f}s")
+                if not self._wait(delay):
+                    return False
 
     def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         if self.group is None:

@@ -33,7 +33,14 @@ class FakeConsumer:
         self.commits: list[dict] = []
         self.paused = False
 
+    broken_polls = 0  # the next polls raise as kafka-python does while the broker is away
+
     def poll(self, timeout_ms=0, max_records=None):
+        if self.broken_polls:
+            self.broken_polls -= 1
+            from kafka.errors import KafkaConnectionError
+
+            raise KafkaConnectionError("111 ECONNREFUSED")
         if self.paused or not self.records:
             return {}
         batch, self.records = self.records[:max_records], self.records[max_records:]
@@ -106,12 +113,30 @@ class FakeStore(Store):
         return [row[rows.COLUMNS.index("event_id")] for row in self.rows]
 
 
+class Acknowledged:
+    """What kafka-python's send returns, already acknowledged (or refused with ``error``)."""
+
+    def __init__(self, error: Exception | None = None):
+        self.error = error
+
+    def get(self, timeout=None):
+        if self.error is not None:
+            raise self.error
+
+
 class FakeProducer:
-    def __init__(self, store_log):
+    def __init__(self, store_log, refuse: int = 0):
         self.sent, self.flushed, self.store_log = [], 0, store_log
+        self.refuse = refuse  # the first sends Kafka does not acknowledge
 
     def send(self, topic, key=None, value=None):
+        if self.refuse:
+            self.refuse -= 1
+            from kafka.errors import KafkaTimeoutError
+
+            return Acknowledged(KafkaTimeoutError("no broker"))
         self.sent.append((topic, key, codec.decode_deadletter(value)))
+        return Acknowledged()
 
     def flush(self):
         self.flushed += 1

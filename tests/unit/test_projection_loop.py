@@ -35,6 +35,22 @@ def test_bad_records_are_dead_lettered_before_their_offsets_are_committed():
     assert store.log == ["insert 2", "deadletters flushed"] and consumer.commits[-1][TopicPartition(TOPIC, 0)] == 3
 
 
+def test_dead_letters_kafka_does_not_acknowledge_are_sent_again_before_anything_is_committed():
+    store = FakeStore()
+    consumer = FakeConsumer(records(2) + [Record(TOPIC, 0, 2, b"k", b"\xc1junk")])
+    producer = FakeProducer(store.log, refuse=2)
+    totals = projector(store, consumer, producer).run(until_idle=True)
+    assert totals.deadletters == 1 and len(producer.sent) == 1 and producer.flushed == 3
+    assert consumer.commits[-1][TopicPartition(TOPIC, 0)] == 3
+
+
+def test_a_broker_away_while_reading_is_waited_out_not_a_crash():
+    store, consumer = FakeStore(), FakeConsumer(records(3))
+    consumer.broken_polls = 2
+    totals = projector(store, consumer).run(until_idle=True)
+    assert totals.written == 3 and consumer.commits[-1][TopicPartition(TOPIC, 0)] == 3
+
+
 def test_an_outage_is_retried_until_the_batch_is_written_then_committed():
     store, consumer = FakeStore(failures=3), FakeConsumer(records(3))
     totals = projector(store, consumer).run(until_idle=True)
