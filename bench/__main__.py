@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shutil
 import sys
 import tempfile
@@ -20,7 +21,15 @@ SUITES = {
     "timers": "delay from a deadline to its escalation, on the wall clock",
     "demo": "gridflow demo's phases, idle and beside a CPU hog",
 }
-DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
+
+
+def _children_import_this_tree() -> None:
+    """Workers and baselines run in other directories: a relative PYTHONPATH (``.``) would make
+    them import another copy of gridflow (the editable install) than the one measured here."""
+    entries = [str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(ROOT), *entries]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = args.suites or list(SUITES)
     started = time.time()
+    _children_import_this_tree()
     base = Settings.from_env()
     root = Path(tempfile.mkdtemp(prefix="gridflow-bench-"))
     say(f"bench: suites {', '.join(names)}{' (smoke)' if args.smoke else ''}; logs in {root}")

@@ -1,5 +1,6 @@
-"""Suite ``demo``: ``gridflow demo``'s phases (setup, publish, drain: everything processed and
-projected, total), run as a process of its own with its own chdb store; then the same with a CPU
+"""Suite ``demo``: ``gridflow demo``'s phases (setup; publish, while the worker and the projector
+already run; drain: from the last record published until everything is processed and projected;
+pipeline: publish + drain; total, with the statistics), run as a process of its own with its own chdb store; then the same with a CPU
 hog (``python -c 'while True: pass'``) beside it; runs alternate, idle then hog."""
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from gridflow.children import settings_env
 from gridflow.settings import Settings
 
 SIZES = {"smoke": dict(days=2, grids=120, pairs=1), "full": dict(days=30, grids=1000, pairs=3)}
-PHASES = ("setup", "publish", "drain", "total")
+PHASES = ("setup", "publish", "drain", "pipeline", "total")
 
 
 def run(base: Settings, root: Path, smoke: bool) -> Figures:
@@ -33,7 +34,7 @@ def run(base: Settings, root: Path, smoke: bool) -> Figures:
                 + (f"; FAILED: {'; '.join(got['problems'])}" if got["problems"] else ""))
     for phase in PHASES:
         out.add(f"demo.{phase}", f"{phase}, idle", [r["seconds"][phase] for r in runs["idle"]], "s")
-    for phase in ("drain", "total"):
+    for phase in ("drain", "pipeline", "total"):
         out.add(f"demo.hog.{phase}", f"{phase}, beside a CPU hog", [r["seconds"][phase] for r in runs["hog"]], "s")
         out.ratio(f"demo.hog.{phase}_vs_idle", f"{phase}: hog / idle",
                   [(h["seconds"][phase], i["seconds"][phase]) for h, i in zip(runs["hog"], runs["idle"])])
@@ -61,5 +62,6 @@ def one(base: Settings, here: Path, size: dict, *, hog: bool) -> dict:
     if code != 0 or not report.exists():
         raise BenchError(f"the demo exited with {code}: see {here / 'demo.log'}")
     got = json.loads(report.read_text())
+    got["seconds"]["pipeline"] = got["seconds"]["publish"] + got["seconds"]["drain"]
     cleanup(base.with_(topic_prefix=got["prefix"]))
     return got

@@ -87,9 +87,10 @@ def _figures(out: Figures, n: int, runs: list[dict]) -> None:
     k = f"{n // 1000}k" if n < 1_000_000 else f"{n // 1_000_000}M"
     take = [r["take_in"]["rate"] for r in runs]
     out.add(f"load.{k}.take_in_rate", f"{k} open: take-in, start → committed", take, "matters/s")
-    out.ratio(f"load.{k}.take_in_vs_raw", f"{k} open: take-in / raw + decode", 
+    out.ratio(f"load.{k}.take_in_vs_raw", f"{k} open: take-in / raw + decode",
               [(r["take_in"]["rate"], r["raw"]["rate"]) for r in runs])
     out.add(f"load.{k}.rss_mb", f"{k} open: worker RSS", [r["rss"] / MB for r in runs], "MB")
+    out.add(f"load.{k}.hwm_mb", f"{k} open: worker peak RSS (VmHWM)", [r["hwm"] / MB for r in runs], "MB")
     out.add(f"load.{k}.rss_idle_mb", f"{k} open: idle worker RSS (baseline)", [r["rss_idle"] / MB for r in runs],
             "MB")
     per = [(r["rss"] - r["rss_idle"]) / n for r in runs]
@@ -97,7 +98,7 @@ def _figures(out: Figures, n: int, runs: list[dict]) -> None:
     state = [r["state"]["value_bytes"] / max(1, r["state"]["keys"]) for r in runs]
     out.add(f"load.{k}.state_bytes", f"{k} open: state record per matter (msgpack)", state, "bytes")
     out.ratio(f"load.{k}.memory_vs_state", f"{k} open: RSS per matter / state record", list(zip(per, state)))
-    out.add(f"load.{k}.recovery_rate", f"{k} open: restart, start → /ready", 
+    out.add(f"load.{k}.recovery_rate", f"{k} open: restart, start → /ready",
             [n / r["recovery_seconds"] for r in runs], "matters/s")
     out.ratio(f"load.{k}.recovery_vs_raw", f"{k} open: restart / raw read of the state topic",
               [(n / r["recovery_seconds"], r["state"]["rate"]) for r in runs])

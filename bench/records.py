@@ -37,7 +37,8 @@ class _Layout:
 
 
 def city_stream(tree: OrgTree, n: int, *, partitions: int, seed: int = 1) -> list[Record]:
-    """The first ``n`` intake records of a simulated year of ``tree``'s matters."""
+    """The first ``n`` intake records of a simulated year of ``tree``'s matters (watermark copies
+    have a partition, events none: Kafka's partitioner places them by key)."""
     layout = Publisher(Settings(partitions=partitions), producer=PRODUCER, check_categories=False,
                        kafka_producer=_Layout(partitions))
     plan = Plan(tree, policy_module.load(None), days=365, seed=seed, watermark_every=timedelta(minutes=15))

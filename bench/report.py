@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -87,7 +88,7 @@ def table(results: list[Figures]) -> str:
 
 
 def machine() -> dict:
-    """What the figures were measured on."""
+    """What the figures were measured on (the load average: when the JSON was written)."""
     model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -99,8 +100,18 @@ def machine() -> dict:
     except (OSError, StopIteration, ValueError):
         mem_kb = 0
     return {"cpus": os.cpu_count(), "cpu_model": model, "ram_gb": round(mem_kb / 1024 / 1024, 1),
-            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()], "python": platform.python_version(),
+            "load_avg_1_5_15min": [round(x, 2) for x in os.getloadavg()], "python": platform.python_version(),
             "platform": platform.platform()}
+
+
+def code_version(root: Path) -> dict:
+    """The commit measured, and whether the tree differed from it."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD")
+    return {"commit": commit or None, "dirty": bool(commit and git("status", "--porcelain", "--untracked-files=no"))}
 
 
 def write_json(path: Path, results: list[Figures], *, argv: list[str], smoke: bool, started: float) -> None:
@@ -108,6 +119,7 @@ def write_json(path: Path, results: list[Figures], *, argv: list[str], smoke: bo
     body = {"command": "python -m bench " + " ".join(argv), "smoke": smoke,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
             "seconds": round(time.time() - started, 1), "machine": machine(),
+            "code": code_version(Path(__file__).resolve().parents[1]),
             "suites": {r.suite: {"params": r.params, "notes": r.notes,
                                  "figures": {f.key: asdict(f) for f in r.figures}} for r in results}}
     path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -28,7 +28,7 @@ from streams.app import WorkerOptions
 
 ACCEPT_MINUTES = 60
 SIZES = {"smoke": dict(sizes=[(2_000, 1)], due=200, spread=6.0, lead=3.0),
-         "full": dict(sizes=[(10_000, 3), (100_000, 3)], due=2_000, spread=30.0, lead=5.0)}
+         "full": dict(sizes=[(10_000, 3), (100_000, 3), (1_000_000, 1)], due=2_000, spread=30.0, lead=5.0)}
 
 
 def policy_file(path: Path) -> Path:
@@ -58,7 +58,7 @@ def run(base: Settings, root: Path, smoke: bool) -> Figures:
                 delays = one(s, here, tree, n, size)
             runs.append(delays)
             say(f"timers: {n:,}: p50 {pct(delays, 50):.2f}s, p99 {pct(delays, 99):.2f}s, max {max(delays):.2f}s")
-        k = f"{n // 1000}k"
+        k = f"{n // 1000}k" if n < 1_000_000 else f"{n // 1_000_000}M"
         goal = scan + 1.0
         for q in (50, 99):
             out.add(f"timers.{k}.p{q}", f"{k} open: deadline → escalated, p{q}", [pct(d, q) for d in runs], "s")

@@ -26,6 +26,8 @@ def run(base: Settings, root: Path, smoke: bool) -> Figures:
     tree = generate(size["grids"], seed=1)
     say(f"worker: simulating {size['records']:,} intake records of a city of {size['grids']:,} grids")
     records = city_stream(tree, size["records"], partitions=4)
+    out.params["watermark_copies"] = sum(1 for _, _, partition in records if partition is not None)
+    out.params["upstream_events"] = len(records) - out.params["watermark_copies"]
     kinds = ["worker", "raw_decode", "raw_plain"] + (["workers2"] if size["two"] else [])
     runs: dict[str, list[dict]] = {k: [] for k in kinds}
     for r in range(size["rounds"]):
