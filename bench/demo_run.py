@@ -1,0 +1,36 @@
+"""One ``gridflow demo`` run (``gridflow.demo.run_demo``) in a process of its own; writes its
+phases (setup, publish, drain, total) and its verdict as JSON.
+
+    python -m bench.demo_run --days 30 --grids 1000 --report out.json
+
+The demo deletes every ``gridflow-demo-*`` topic when it starts, which would break a demo a
+colleague runs on the same broker; here that clean-up is skipped, and the suite deletes this
+run's own topics afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from gridflow import demo
+from gridflow.demo_report import problems
+from gridflow.settings import Settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=demo.DemoOptions.days)
+    parser.add_argument("--grids", type=int, default=demo.DemoOptions.grids)
+    parser.add_argument("--report", required=True)
+    args = parser.parse_args()
+    demo._delete_old_demo_topics = lambda settings: None  # see the docstring
+    result = demo.run_demo(Settings.from_env(), demo.DemoOptions(days=args.days, grids=args.grids),
+                           say=lambda line: print(line, flush=True))
+    body = {"seconds": result.seconds, "problems": problems(result), "prefix": result.settings.topic_prefix,
+            "matters": len(result.truth.matters), "deadletters": result.deadletters}
+    with open(args.report, "w", encoding="utf-8") as fh:
+        json.dump(body, fh)
+
+
+if __name__ == "__main__":
+    main()
