@@ -27,19 +27,23 @@ class BatchWriter:
     async def write(self, out: Pending, partitions: Iterable[Partition]) -> None:
         """Outputs first, then states; each awaited once. Metrics count what Kafka acknowledged."""
         names = self.names
-        outputs = [(names.events, p, k, v) for p, k, v in out.log]
-        outputs += [(names.deadletter, p, k, v) for p, k, v in out.dead]
+        outputs: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
+        for p, k, v in out.log:
+            outputs.setdefault((names.events, p), []).append((k, v))
+        for p, k, v in out.dead:
+            outputs.setdefault((names.deadletter, p), []).append((k, v))
         if outputs:
             await self._send(outputs, "the batch's events and dead letters")
-        states, owners = [], []
+        states: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
+        owners = {}
         for part in partitions:
-            for key, value in part.take_writes():
-                states.append((names.state, part.number, key, value))
-                owners.append(part)
+            writes = part.take_writes()
+            if writes:
+                states[(names.state, part.number)] = writes
+                owners[part.number] = part
         if states:
-            acks = await self._send(states, "the batch's states")
-            for part, ack in zip(owners, acks):
-                part.changelog_next = max(part.changelog_next, ack.offset + 1)
+            for (_, number), last in (await self._send(states, "the batch's states")).items():
+                owners[number].changelog_next = max(owners[number].changelog_next, last + 1)
         for (metric, labels), n in out.counts.items():
             (metric.labels(*labels) if labels else metric).inc(n)
         if out.latencies:
@@ -47,16 +51,23 @@ class BatchWriter:
             for seconds in out.latencies:
                 latency.observe(max(0.0, seconds))
 
-    async def _send(self, records: list[tuple[str, int, bytes, bytes]], what: str) -> list:
-        """Send every record, then await every acknowledgement; on a Kafka error wait and send
-        them all again (duplicates are harmless) until ``kafka_timeout``, then give up."""
+    async def _send(self, records: dict[tuple[str, int], list[tuple[bytes, bytes]]], what: str) -> dict:
+        """Send every record, in order, as whole record batches per partition; then await every
+        acknowledgement. On a Kafka error wait and send them all again (duplicates are harmless)
+        until ``kafka_timeout``, then give up. Returns the offset of the last record per
+        (topic, partition)."""
         give_up = time.monotonic() + self.kafka_timeout
         delay = 0.5
-        send = self.producer.send
         while True:
             try:
-                futures = [await send(topic, value=value, key=key, partition=p) for topic, p, key, value in records]
-                return await asyncio.gather(*futures)
+                sent = []
+                for (topic, p), items in records.items():
+                    sent += [(topic, p, count, future) for count, future in await self._batches(topic, p, items)]
+                results = await asyncio.gather(*(future for *_, future in sent))
+                last = {}
+                for (topic, p, count, _), meta in zip(sent, results):
+                    last[(topic, p)] = max(last.get((topic, p), -1), meta.offset + count - 1)
+                return last
             except KafkaError as exc:
                 metrics.WRITE_RETRIES.inc()
                 if time.monotonic() + delay > give_up:
@@ -64,3 +75,19 @@ class BatchWriter:
                 log.warning("writing %s failed (%r); writing them again in %.1fs", what, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    async def _batches(self, topic: str, partition: int, items: list[tuple[bytes, bytes]]) -> list:
+        """(records, future) per record batch sent: as few batches as the batch size allows."""
+        producer, out = self.producer, []
+        batch, count = producer.create_batch(), 0
+        for key, value in items:
+            if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start another
+                out.append((count, await producer.send_batch(batch, topic, partition=partition)))
+                batch, count = producer.create_batch(), 0
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    raise LogWriteError(f"a record of {len(value)} bytes on {topic}",
+                                        ValueError("larger than the producer's batch size"))
+            count += 1
+        if count:
+            out.append((count, await producer.send_batch(batch, topic, partition=partition)))
+        return out
