@@ -56,7 +56,17 @@ def unpack(data: bytes) -> Any:
 
 
 def encode(event: Event) -> bytes:
-    return pack(to_wire(event))
+    """The canonical bytes of an event. Events are immutable, so the bytes are kept on the event
+    the first time: the state machine digests an applied event and the worker writes it to the
+    log, one encoding for both."""
+    attrs = event.__dict__
+    data = attrs.get(_ENCODED)
+    if data is None:
+        data = attrs[_ENCODED] = pack(to_wire(event))  # not a field: equality and replace ignore it
+    return data
+
+
+_ENCODED = "_encoded"
 
 
 def encode_bounded(event: Event) -> bytes:

@@ -14,6 +14,7 @@ spaces, ``+86`` numbers and addresses; pseudonymising people is still the sender
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 ID_MAX = 128
 _SLUG = r"(?=[A-Za-z0-9._:-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
@@ -28,4 +29,9 @@ _fullmatch = re.compile(ID_PATTERN).fullmatch  # fullmatch: no trailing newline 
 
 def is_identifier(value: object) -> bool:
     """True for a string that fits ``ID_PATTERN``."""
-    return isinstance(value, str) and len(value) <= ID_MAX and _fullmatch(value) is not None
+    return isinstance(value, str) and len(value) <= ID_MAX and _known(value)
+
+
+@lru_cache(maxsize=1 << 16)  # units, producers, categories and a matter's id come again and again
+def _known(value: str) -> bool:
+    return _fullmatch(value) is not None

@@ -70,10 +70,11 @@ class Event:
 
     def replace(self, **changes: Any) -> "Event":
         """A copy with ``changes`` (only existing fields)."""
-        unknown = changes.keys() - self.__dict__.keys()
+        unknown = changes.keys() - self.FIELDS
         if unknown:
             raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
-        return self._from_values({**self.__dict__, **changes})
+        attrs = self.__dict__
+        return self._from_values({**{name: attrs[name] for name in self.FIELDS}, **changes})  # fields only
 
     @classmethod
     def derive(cls, **values: Any) -> "Event":

@@ -54,35 +54,94 @@ def check_millis(name: str, value: Any) -> int:
 
 
 def check_field(name: str, f, value: Any) -> Any:
+    """One payload field against its declaration (``spec`` in events/types.py)."""
+    return _checker(f)(name, value)
+
+
+def _checker(f) -> Callable[[str, Any], Any]:
+    """The check of one declared payload field, built once per field: ``check(name, value)``
+    returns the value to keep or raises ValidationError naming the field."""
     meta = f.metadata
-    kind = meta["kind"]
-    if value is None:
-        if meta["optional"]:
+    kind, optional = meta["kind"], meta["optional"]
+    required = f"a {kind.__name__} (required)"
+
+    def missing(name: str, value: Any) -> Any:
+        if optional:
             return None
-        raise ValidationError(name, f"a {kind.__name__} (required)", value)
-    if kind is str:
-        if meta["ident"]:
-            return check_id(name, value)
-        check_str(name, value, max_len=meta["max_len"], allow_empty=meta["max_len"] > 128)
-        if meta["choices"] and value not in meta["choices"]:
-            raise ValidationError(name, "one of " + ", ".join(meta["choices"]), value)
+        raise ValidationError(name, required, value)
+
+    if kind is str and meta["ident"]:
+        def check(name: str, value: Any) -> Any:
+            if type(value) is str and 0 < len(value) <= ID_MAX and is_identifier(value):
+                return value  # the common case, decided without the general checks
+            return missing(name, value) if value is None else check_id(name, value)
+    elif kind is str:
+        max_len, allow_empty, choices = meta["max_len"], meta["max_len"] > 128, meta["choices"]
+
+        def check(name: str, value: Any) -> Any:
+            if value is None:
+                return missing(name, value)
+            if choices:
+                if type(value) is str and value in choices:
+                    return value
+                check_str(name, value, max_len=max_len, allow_empty=allow_empty)
+                raise ValidationError(name, "one of " + ", ".join(choices), value)
+            return check_str(name, value, max_len=max_len, allow_empty=allow_empty)
     elif kind is bool:
-        if not isinstance(value, bool):
-            raise ValidationError(name, "true or false", value)
+        def check(name: str, value: Any) -> Any:
+            if value is None:
+                return missing(name, value)
+            if not isinstance(value, bool):
+                raise ValidationError(name, "true or false", value)
+            return value
+    elif kind is int and f.name.endswith(("_at", "_by")):
+        def check(name: str, value: Any) -> Any:
+            return missing(name, value) if value is None else check_millis(name, value)
     elif kind is int:
-        if f.name.endswith(("_at", "_by")):
-            check_millis(name, value)
-        elif not 0 <= check_int(name, value) <= INT_MAX:
-            raise ValidationError(name, f"an integer between 0 and {INT_MAX}", value)
+        def check(name: str, value: Any) -> Any:
+            if value is None:
+                return missing(name, value)
+            if not 0 <= check_int(name, value) <= INT_MAX:
+                raise ValidationError(name, f"an integer between 0 and {INT_MAX}", value)
+            return value
     elif kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValidationError(name, "a finite number", value)
-        value = float(value)
+        def check(name: str, value: Any) -> Any:
+            if value is None:
+                return missing(name, value)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValidationError(name, "a finite number", value)
+            return float(value)
     elif kind is list:
-        if not isinstance(value, (list, tuple)):
-            raise ValidationError(name, f"a list of {meta['item'].__name__}", value)
-        value = [check_millis(f"{name}[{i}]", v) for i, v in enumerate(value)]
-    return value
+        item = meta["item"].__name__
+
+        def check(name: str, value: Any) -> Any:
+            if value is None:
+                return missing(name, value)
+            if not isinstance(value, (list, tuple)):
+                raise ValidationError(name, f"a list of {item}", value)
+            return [check_millis(f"{name}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        raise TypeError(f"{f.name}: no check for a {kind.__name__}")
+    return check
+
+
+# Per event type: (attribute, name in messages, check) for every payload field, and the names.
+_PLANS: dict[type[Event], tuple[tuple[tuple[str, str, Callable], ...], frozenset[str]]] = {}
+
+
+def _plan(cls: type[Event]) -> tuple[tuple[tuple[str, str, Callable], ...], frozenset[str]]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        fields = payload_fields(cls)
+        plan = _PLANS[cls] = (tuple((f.name, f"data.{f.name}", _checker(f)) for f in fields),
+                              frozenset(f.name for f in fields))
+    return plan
+
+
+def _envelope_id(wire: str, value: Any) -> str:
+    if type(value) is str and 0 < len(value) <= ID_MAX and is_identifier(value):
+        return value
+    return check_id(wire, value)
 
 
 def from_wire(record: Any, upcasters: dict[tuple[str, int], Upcaster] | None = None) -> Event:
@@ -102,21 +161,21 @@ def from_wire(record: Any, upcasters: dict[tuple[str, int], Upcaster] | None = N
         if step is None:
             raise ValidationError("v", f"a version with an upcaster to {cls.VERSION}", version)
         data, version = _upcast(step, data, type_name, version), version + 1
-    values: dict[str, Any] = {}
-    for wire, attr in WIRE_ENVELOPE.items():
-        if attr == "occurred_at":
-            values[attr] = check_millis(wire, record.get(wire))
-        else:
-            values[attr] = check_id(wire, record.get(wire))
-    known = set()
-    for f in payload_fields(cls):
-        known.add(f.name)
-        values[f.name] = check_field(f"data.{f.name}", f, data.get(f.name))
-    extra = sorted(set(data) - known)
-    if extra:
+    values: dict[str, Any] = {
+        "event_id": _envelope_id("id", record.get("id")),
+        "matter_id": _envelope_id("matter", record.get("matter")),
+        "occurred_at": check_millis("at", record.get("at")),
+        "producer": _envelope_id("producer", record.get("producer")),
+    }
+    checks, known = _plan(cls)
+    get = data.get
+    for attr, name, check in checks:
+        values[attr] = check(name, get(attr))
+    if len(data) > len(known) or not known.issuperset(data):
+        extra = sorted(set(data) - known)
         raise ValidationError(f"data.{extra[0]}", f"only the fields of {type_name!r}", "an unknown field")
     check_rules(cls, values)
-    return cls(**values)
+    return cls._from_values(values)  # every field checked: no need for the frozen __init__
 
 
 def _string_keyed(name: str, data: Any) -> dict:
