@@ -3,8 +3,8 @@ phases (setup, publish, drain, total) and its verdict as JSON.
 
     python -m bench.demo_run --days 30 --grids 1000 --report out.json
 
-The demo deletes every ``gridflow-demo-*`` topic when it starts, which would break a demo a
-colleague runs on the same broker; here that clean-up is skipped, and the suite deletes this
+The demo command deletes every ``gridflow-demo-*`` topic when it starts, which would break a
+demo a colleague runs on the same broker; here that clean-up is off, and the suite deletes this
 run's own topics afterwards.
 """
 from __future__ import annotations
@@ -23,8 +23,8 @@ def main() -> None:
     parser.add_argument("--grids", type=int, default=demo.DemoOptions.grids)
     parser.add_argument("--report", required=True)
     args = parser.parse_args()
-    demo._delete_old_demo_topics = lambda settings: None  # see the docstring
-    result = demo.run_demo(Settings.from_env(), demo.DemoOptions(days=args.days, grids=args.grids),
+    result = demo.run_demo(Settings.from_env(), demo.DemoOptions(days=args.days, grids=args.grids,
+                                                                 clean_old_runs=False),
                            say=lambda line: print(line, flush=True))
     body = {"seconds": result.seconds, "problems": problems(result), "prefix": result.settings.topic_prefix,
             "matters": len(result.truth.matters), "deadletters": result.deadletters}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +29,9 @@ class DemoOptions:
     # simulated minutes between watermarks: each is copied to every partition twice over, and
     # the statistics do not depend on it (timers fire at their deadlines, whatever the clock)
     watermark_minutes: int = 60
+    # delete the topics of earlier demo runs first (the command does; a test or a benchmark
+    # sharing the broker with other runs does not)
+    clean_old_runs: bool = True
 
 
 @dataclass
@@ -92,8 +96,9 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     Stack(settings).ensure_up()
-    _delete_old_demo_topics(settings)
-    run_id = time.strftime("%Y%m%d-%H%M%S")
+    if options.clean_old_runs:
+        _delete_old_demo_topics(settings)
+    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"  # two runs in one second differ
     settings = demo_settings(settings, run_id)
     workdir = settings.stack_path.parent / "demo" / run_id
     workdir.mkdir(parents=True, exist_ok=True)

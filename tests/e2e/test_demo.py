@@ -35,7 +35,8 @@ def test_demo_statistics_agree_with_the_simulators_ground_truth(settings, kafka_
     database = f"e2e_{uuid.uuid4().hex[:8]}"
     run_settings = settings.with_(store=store, clickhouse_database=database, chdb_path=str(tmp_path / "chdb"))
     try:
-        result = run_demo(run_settings, DemoOptions(days=4, grids=120, seed=7, workers=workers, drain_timeout=300),
+        result = run_demo(run_settings, DemoOptions(days=4, grids=120, seed=7, workers=workers, drain_timeout=300,
+                                                       clean_old_runs=False),
                           say=lambda line: None, bar=Quiet())
         readme_rows, drill = readme_query_and_drill_down(run_settings)
     finally:
