@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from contextlib import contextmanager
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -59,6 +62,27 @@ class ApiProcess:
 
     def stop(self) -> int | None:
         return self.child.stop()
+
+
+@contextmanager
+def api_beside_a_worker(settings: Settings, tmp_path: Path, name: str, *, seed: int) -> Iterator[ApiProcess]:
+    """A small generated city's topics, a worker and a running API on them; all gone afterwards."""
+    from deploy.topics import delete_topics, ensure_topics
+    from events import orgtree
+    from gridflow.city import generate
+
+    orgtree.dump_csv(generate(grids=20, seed=seed), tmp_path / "city.csv")
+    mine = settings.with_(topic_prefix=f"{settings.topic_prefix}-{name}-{uuid.uuid4().hex[:6]}", partitions=2,
+                          org_path=str(tmp_path / "city.csv"), worker_web_port=free_port())
+    ensure_topics(mine)
+    worker = Child("worker", mine, ["worker"], tmp_path / "worker.log").start()
+    process = ApiProcess(mine, tmp_path).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        worker.stop()
+        delete_topics(mine)
 
 
 def intake_count(settings: Settings) -> int:

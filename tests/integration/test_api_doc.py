@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
-from api_process import ApiProcess
+from api_process import api_beside_a_worker
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,21 +26,8 @@ def session_script() -> str:
 
 @pytest.fixture
 def api(settings, kafka_bootstrap, tmp_path):
-    from deploy.topics import delete_topics, ensure_topics
-    from events import orgtree
-    from gridflow.children import Child, free_port
-    from gridflow.city import generate
-
-    orgtree.dump_csv(generate(grids=20, seed=4), tmp_path / "city.csv")
-    mine = settings.with_(topic_prefix=f"{settings.topic_prefix}-api-doc-{uuid.uuid4().hex[:6]}", partitions=2,
-                          org_path=str(tmp_path / "city.csv"), worker_web_port=free_port())
-    ensure_topics(mine)
-    worker = Child("worker", mine, ["worker"], tmp_path / "worker.log").start()
-    process = ApiProcess(mine, tmp_path).start()
-    yield process
-    process.stop()
-    worker.stop()
-    delete_topics(mine)
+    with api_beside_a_worker(settings, tmp_path, "api-doc", seed=4) as process:
+        yield process
 
 
 def test_the_curl_session_of_the_api_doc_runs(api):

@@ -14,28 +14,15 @@ import pytest
 from aiopenapi3 import OpenAPI
 from georeport import GeoReport
 
-from api_process import ApiProcess, wait_for
+from api_process import api_beside_a_worker, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def api(settings, kafka_bootstrap, tmp_path):
-    from deploy.topics import delete_topics, ensure_topics
-    from events import orgtree
-    from gridflow.children import Child, free_port
-    from gridflow.city import generate
-
-    orgtree.dump_csv(generate(grids=20, seed=3), tmp_path / "city.csv")
-    mine = settings.with_(topic_prefix=f"{settings.topic_prefix}-api-interop-{uuid.uuid4().hex[:6]}", partitions=2,
-                          org_path=str(tmp_path / "city.csv"), worker_web_port=free_port())
-    ensure_topics(mine)
-    worker = Child("worker", mine, ["worker"], tmp_path / "worker.log").start()
-    process = ApiProcess(mine, tmp_path).start()
-    yield process
-    process.stop()
-    worker.stop()
-    delete_topics(mine)
+    with api_beside_a_worker(settings, tmp_path, "api-interop", seed=3) as process:
+        yield process
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
