@@ -2,10 +2,10 @@
 
 A ``Count`` counts the matters of a scope that satisfy a condition on the columns of the
 ``matters`` view (or sums a column over them); a ``Rate`` divides counts. From these
-definitions come the SQL of ``gridflow stats`` (``aggregates``), the attributes of
-``projections.report.Figures``, the labels and columns of the printed report
-(``projections/render.py``), and the CSV and JSON fields. A new figure is one entry in
-``FIGURES``.
+definitions come the SQL of ``gridflow stats`` (``aggregates``), the ``unit_monthly`` view
+(``projections/views.py``), the attributes of ``projections.stats.Figures``, the labels and
+columns of the printed report (``projections/render.py``), and the CSV and JSON fields. A new
+figure is one entry in ``FIGURES``.
 
 The order of ``FIGURES`` is the order of the report: counts and rates each keep their relative
 order in JSON and CSV, and the ones with a ``column`` make the drill-down table, left to right.

@@ -23,13 +23,14 @@ from kafka.structs import TopicPartition
 from projections import orgdim
 from projections.app import batching, kafka_consumer, load_org_file
 from projections.errors import ProjectionError
-from projections.migrate import materialized_views, migrate
+from projections.migrate import live_materialized_views, migrate
 from projections.projector import Projector, Totals
 from projections.readers import Slice, replay
 from projections.sink import Sink
 from projections.store import Store
 
 VIEW_ENGINES = ("View", "MaterializedView")
+LEDGERS = ("schema_migrations", "schema_views")  # of the database itself: they stay
 
 
 @dataclass
@@ -125,7 +126,7 @@ def swap(store: Store, live: str, shadow: str, old: str) -> list[str]:
         return dict(store.query("SELECT name, engine FROM system.tables WHERE database = %(db)s", {"db": db}))
 
     live_tables, shadow_tables = tables(live), tables(shadow)
-    data = sorted(n for n, e in shadow_tables.items() if e not in VIEW_ENGINES and n != "schema_migrations")
+    data = sorted(n for n, e in shadow_tables.items() if e not in VIEW_ENGINES and n not in LEDGERS)
     store.execute(f"DROP DATABASE IF EXISTS {old}")
     store.execute(f"CREATE DATABASE {old}")
     for db, found in ((shadow, shadow_tables), (live, live_tables)):
@@ -138,6 +139,6 @@ def swap(store: Store, live: str, shadow: str, old: str) -> list[str]:
             pairs.append(f"{live}.{name} TO {old}.{name}")
         pairs.append(f"{shadow}.{name} TO {live}.{name}")
     store.execute("RENAME TABLE " + ", ".join(pairs))
-    for statement in materialized_views(live).values():
+    for statement in live_materialized_views(live).values():
         store.execute(statement)
     return data

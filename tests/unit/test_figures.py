@@ -73,3 +73,12 @@ def test_every_figure_is_named_in_the_statistics_doc():
     for figure in CATALOGUE.figures:
         if not (isinstance(figure, Count) and figure.level):
             assert f"[`{figure.name}`]" in doc or f"`{figure.name}`" in doc, figure.name
+
+
+def test_a_figure_added_to_the_catalogue_is_a_column_of_the_unit_monthly_view():
+    from projections.views import unit_monthly_sql
+
+    sql = unit_monthly_sql("db", WITH_URGENT)
+    assert "countIf(valid AND priority = 'urgent') AS n_urgent" in sql
+    assert "if(n_valid = 0, nan, n_urgent / n_valid) AS urgent_rate" in sql
+    assert "urgent_rate" not in unit_monthly_sql("db")
