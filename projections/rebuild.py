@@ -4,7 +4,8 @@
 2. The log is read from the beginning to the end offsets seen at start by reader processes
    sharing its partitions (``readers.py``), with the projector's decode and sink, without a
    consumer group and without re-sending dead letters; the org topic by the projector itself.
-3. Swap: the materialized views are dropped, each data table moves ``<db>`` -> ``<db>_old``
+3. The matters' changes are settled into one row per matter (``settle.py``).
+4. Swap: the materialized views are dropped, each data table moves ``<db>`` -> ``<db>_old``
    and ``<db>_rebuild`` -> ``<db>`` in one RENAME, the views are created again from the
    migrations; the analyst views resolve table names when queried, so they follow.
 
@@ -26,6 +27,7 @@ from projections.errors import ProjectionError
 from projections.migrate import live_materialized_views, migrate
 from projections.projector import Projector, Totals
 from projections.readers import Slice, replay
+from projections.settle import settle
 from projections.sink import Sink
 from projections.store import Store
 
@@ -87,6 +89,8 @@ def rebuild(settings, store: Store, *, org_file: str | None = None, keep_old: bo
                     deadletters=events.deadletters + org.deadletters, batches=org.batches)
     if org_file:
         load_org_file(target, org_file, log)
+    settled = settle(target, exclusive=True)  # nothing else writes to the new database
+    log(f"rebuild: settled the rows of {settled.matters} matters in {settled.seconds:.1f}s")
     tables = swap(store, live, shadow, old)
     if not keep_old:
         store.execute(f"DROP DATABASE IF EXISTS {old}")

@@ -11,7 +11,7 @@ from events.orgtree import OrgTree
 from events.types import (FeedbackGiven, MatterAccepted, MatterCancelled, MatterReopened, MatterReported,
                           MatterResolved, MatterRouted, MatterVerified)
 from projection_support import (DAY, HOUR, SECRET, START, _Matter, assert_report_matches, build_org,  # noqa: F401
-                                own, reference, store)
+                                generate, own, project_until_idle, produce, reference, store)
 from projections import orgdim, rows
 from projections.settle import settle
 from projections.stats import Scope, compute
@@ -154,3 +154,16 @@ def test_a_settle_drops_only_the_minutes_it_read_that_no_running_insert_can_stil
     assert settle(st).matters == 0
     same_as_reference(st, lives.log)
 
+
+def test_a_projector_settling_after_every_batch_of_a_log_delivered_twice_counts_nothing_twice(store):
+    log = generate(seed=31, matters=150)
+    settings = store.settings.with_(projector_settle_seconds=0, projector_batch_size=200)
+    orgdim.write_units(store, log.units)
+    produce(settings, log.records)
+    project_until_idle(settings, store)
+    produce(settings, log.records)  # the whole log again, at new offsets
+    project_until_idle(settings, store)
+    assert store.scalar(f"SELECT count() FROM system.parts WHERE database = %(db)s AND table = 'matter_rows' "
+                        "AND active", {"db": store.database}) > 0
+    for unit in (None, "c-d1", "c-d0-s1-k1-g2"):
+        assert_report_matches(compute(store, Scope(unit=unit)), reference(log.events, log.units, unit=unit))
