@@ -46,6 +46,7 @@ class Settings:
     projector_batch_size: int = 20000  # records; a batch closes at this size, ...
     projector_batch_bytes: int = 16 << 20  # ... at this many bytes of record values, ...
     projector_batch_seconds: float = 5.0  # ... or this long after its first record
+    projector_settle_seconds: float = 60.0  # fold the matters' changes into settled rows this often
     projector_metrics_port: int = 9464
     # stop when more than this share of the last window of records failed unexpectedly
     projector_breaker_window: int = 1000

@@ -56,7 +56,8 @@ def build_projector(settings, store: Store, *, consumer=None, producer=None, log
     sink = Sink(store, backoff=backoff, log=log, known_units=orgdim.load_units(store))
     return Projector(sink, consumer, events_topic=topics.events, org_topic=topics.org,
                      deadletter_topic=topics.deadletter, producer=producer, group=settings.projector_group,
-                     progress_seconds=progress_seconds, log=log, **batching(settings))
+                     progress_seconds=progress_seconds, settle_seconds=settings.projector_settle_seconds, log=log,
+                     **batching(settings))
 
 
 def batching(settings) -> dict:

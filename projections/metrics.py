@@ -18,6 +18,12 @@ INSERT_ERRORS = Counter("gridflow_projector_insert_errors_total",
 REJECTED_INSERTS = Counter("gridflow_projector_rejected_inserts_total",
                            "ClickHouse inserts refused for the rows in them (split in halves, not retried as they were)",
                            registry=REGISTRY)
+SETTLE_SECONDS = Histogram("gridflow_projector_settle_seconds",
+                           "Time to fold the matters' changes into their settled rows",
+                           buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=REGISTRY)
+SETTLE_ERRORS = Counter("gridflow_projector_settle_errors_total",
+                        "Settles that failed (statistics stay exact; the changes wait for the next one)",
+                        registry=REGISTRY)
 RETRIES = Counter("gridflow_projector_retries_total", "Batch write retries after a ClickHouse error",
                   registry=REGISTRY)
 CLICKHOUSE_UP = Gauge("gridflow_projector_clickhouse_up",

@@ -24,6 +24,8 @@ from projections.store import Store
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(sql|py)$")
+_CREATE_MV = re.compile(r"CREATE\s+MATERIALIZED\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?\w+\.(\w+)", re.I)
+_DROP = re.compile(r"DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?\w+\.(\w+)\s*$", re.I)
 
 LEDGER_DDL = """
 CREATE TABLE IF NOT EXISTS {db}.schema_migrations
@@ -97,7 +99,12 @@ def applied(store: Store, database: str | None = None) -> dict[int, str]:
 
 def migrate(store: Store, database: str | None = None, migrations: list[Migration] | None = None,
             log=print) -> list[Migration]:
-    """Create the database if needed and apply the migrations not yet applied; return those."""
+    """Create the database if needed, apply the migrations not yet applied and create again the
+    derived views whose definition changed (``projections/views.py``); return the migrations
+    applied. With ``migrations`` given (tests of older schemas), only those, and no views."""
+    from projections import views
+
+    explicit = migrations is not None
     db = database or store.database
     migrations = discover() if migrations is None else migrations
     store.execute(f"CREATE DATABASE IF NOT EXISTS {db}")
@@ -115,6 +122,8 @@ def migrate(store: Store, database: str | None = None, migrations: list[Migratio
                                        [(m.version, m.name, m.checksum, int(time.time()))])
         log(f"applied {m.version:04d}_{m.name} to {db}")
         new.append(m)
+    if not explicit:
+        views.sync(store, db, log=log)
     return new
 
 
@@ -126,7 +135,21 @@ def materialized_views(database: str, migrations: list[Migration] | None = None)
     views: dict[str, str] = {}
     for m in discover() if migrations is None else migrations:
         for statement in m.statements(database):
-            match = re.match(r"CREATE\s+MATERIALIZED\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?\w+\.(\w+)", statement, re.I)
+            match = _CREATE_MV.match(statement)
             if match:
                 views[match.group(1)] = statement
+    return views
+
+
+def live_materialized_views(database: str, migrations: list[Migration] | None = None) -> dict[str, str]:
+    """As ``materialized_views``, without the views a later migration drops: the ones a database
+    migrated to the end has."""
+    views: dict[str, str] = {}
+    for m in discover() if migrations is None else migrations:
+        for statement in m.statements(database):
+            created, dropped = _CREATE_MV.match(statement), _DROP.match(statement)
+            if created:
+                views[created.group(1)] = statement
+            elif dropped:
+                views.pop(dropped.group(1), None)
     return views

@@ -22,7 +22,8 @@ from events.errors import EventError
 from projections import logrow, metrics
 from projections.rows import OCCURRED_AT
 from projections.breaker import Breaker
-from projections.errors import ProjectorHalted, RecordRejected
+from projections.errors import ProjectorHalted, RecordRejected, StoreError
+from projections.settle import settle
 from projections.sink import Batch, Sink
 
 STAGE = "projector"
@@ -65,7 +66,7 @@ class Projector:
                  deadletter_topic: str | None = None, producer=None, group: str | None = None,
                  batch_size: int = 5000, batch_bytes: int = 16 << 20, batch_seconds: float = 1.0,
                  progress_seconds: float = 10.0, breaker: Breaker | None = None, decode: Decode = logrow.decode,
-                 log: Callable[[str], None] = print) -> None:
+                 settle_seconds: float | None = None, log: Callable[[str], None] = print) -> None:
         self.sink = sink
         self.consumer = consumer
         self.events_topic = events_topic
@@ -79,6 +80,8 @@ class Projector:
         self.progress_seconds = progress_seconds
         self.breaker = breaker or Breaker()
         self.decode = decode
+        self.settle_seconds = settle_seconds  # None: never (a rebuild settles once, at its end)
+        self._settled_at = time.monotonic()
         self.log = log
         self.totals = Totals()
         self._carry: list[tuple[TopicPartition, list]] = []
@@ -103,6 +106,7 @@ class Projector:
             collected = self._collect(stop_at)
             if collected.offsets and not self._flush(collected):
                 break  # stopping during a ClickHouse outage: nothing committed, nothing lost
+            self._maybe_settle()
             if until_idle and not collected.offsets and self.consumer.assignment() and not any(self.lag().values()):
                 break
             now = time.monotonic()
@@ -229,6 +233,22 @@ class Projector:
         if self._seen_event_at:
             metrics.PROJECTION_DELAY.set(max(0, self._seen_event_at - self.sink.written_event_at) / 1000)
         return True
+
+    def _maybe_settle(self) -> None:
+        """Fold the matters' changes into their settled rows every ``settle_seconds``. Statistics
+        are exact without it (projections/settle.py), so a failure is logged and counted, and
+        the next try comes ``settle_seconds`` later."""
+        if self.settle_seconds is None or time.monotonic() - self._settled_at < self.settle_seconds:
+            return
+        self._settled_at = time.monotonic()
+        try:
+            done = settle(self.sink.store)
+        except StoreError as exc:
+            metrics.SETTLE_ERRORS.inc()
+            self.log(f"projector: settling the matters' changes failed ({exc}); statistics stay exact, "
+                     f"next try in {self.settle_seconds:g}s")
+            return
+        metrics.SETTLE_SECONDS.observe(done.seconds)
 
     def _wait(self, seconds: float) -> bool:
         """Wait between retries without leaving the consumer group: poll with fetching paused."""

@@ -4,7 +4,8 @@
 2. The log is read from the beginning to the end offsets seen at start by reader processes
    sharing its partitions (``readers.py``), with the projector's decode and sink, without a
    consumer group and without re-sending dead letters; the org topic by the projector itself.
-3. Swap: the materialized views are dropped, each data table moves ``<db>`` -> ``<db>_old``
+3. The matters' changes are settled into one row per matter (``settle.py``).
+4. Swap: the materialized views are dropped, each data table moves ``<db>`` -> ``<db>_old``
    and ``<db>_rebuild`` -> ``<db>`` in one RENAME, the views are created again from the
    migrations; the analyst views resolve table names when queried, so they follow.
 
@@ -23,13 +24,15 @@ from kafka.structs import TopicPartition
 from projections import orgdim
 from projections.app import batching, kafka_consumer, load_org_file
 from projections.errors import ProjectionError
-from projections.migrate import materialized_views, migrate
+from projections.migrate import live_materialized_views, migrate
 from projections.projector import Projector, Totals
 from projections.readers import Slice, replay
+from projections.settle import settle
 from projections.sink import Sink
 from projections.store import Store
 
 VIEW_ENGINES = ("View", "MaterializedView")
+LEDGERS = ("schema_migrations", "schema_views")  # of the database itself: they stay
 
 
 @dataclass
@@ -86,6 +89,8 @@ def rebuild(settings, store: Store, *, org_file: str | None = None, keep_old: bo
                     deadletters=events.deadletters + org.deadletters, batches=org.batches)
     if org_file:
         load_org_file(target, org_file, log)
+    settled = settle(target, exclusive=True)  # nothing else writes to the new database
+    log(f"rebuild: settled the rows of {settled.matters} matters in {settled.seconds:.1f}s")
     tables = swap(store, live, shadow, old)
     if not keep_old:
         store.execute(f"DROP DATABASE IF EXISTS {old}")
@@ -125,7 +130,7 @@ def swap(store: Store, live: str, shadow: str, old: str) -> list[str]:
         return dict(store.query("SELECT name, engine FROM system.tables WHERE database = %(db)s", {"db": db}))
 
     live_tables, shadow_tables = tables(live), tables(shadow)
-    data = sorted(n for n, e in shadow_tables.items() if e not in VIEW_ENGINES and n != "schema_migrations")
+    data = sorted(n for n, e in shadow_tables.items() if e not in VIEW_ENGINES and n not in LEDGERS)
     store.execute(f"DROP DATABASE IF EXISTS {old}")
     store.execute(f"CREATE DATABASE {old}")
     for db, found in ((shadow, shadow_tables), (live, live_tables)):
@@ -138,6 +143,6 @@ def swap(store: Store, live: str, shadow: str, old: str) -> list[str]:
             pairs.append(f"{live}.{name} TO {old}.{name}")
         pairs.append(f"{shadow}.{name} TO {live}.{name}")
     store.execute("RENAME TABLE " + ", ".join(pairs))
-    for statement in materialized_views(live).values():
+    for statement in live_materialized_views(live).values():
         store.execute(statement)
     return data

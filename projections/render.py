@@ -9,19 +9,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from events.levels import LEVEL_NAMES
-from projections.stats import COUNTS, RATES, Figures, Report
+from projections.figures import Catalogue, Count, Rate
+from projections.report import QUANTILES, Figures, Report
 
-FIGURE_LABELS = {  # rate -> (Chinese, English, numerator, denominator)
-    "grid_rate": ("小事不出网格", "resolved at grid or below", None, "resolved"),
-    "community_rate": ("大事不出社区", "resolved at community or below", None, "resolved"),
-    "on_time_rate": ("按期结案率", "closed on time", "closed_on_time", "closed"),
-    "closure_rate": ("结案率", "closed", "closed", "valid"),
-    "rework_rate": ("返工率", "reworked", "reworked", "ever_resolved"),
-    "response_rate": ("响应率", "contacted", "contacted", "with_feedback"),
-    "resolution_rate": ("解决率", "solved", "solved", "contacted"),
-    "satisfaction_rate": ("满意率", "satisfied", "satisfied", "contacted"),
-}
-RANK_LABELS = {r: FIGURE_LABELS[r][0] if r in FIGURE_LABELS else r for r in RATES + COUNTS}
+SPECIAL = "escalation_rate"  # shown on the escalations line, with the escalations by level
+
+
+def rank_label(catalogue: Catalogue, name: str) -> str:
+    rate = next((r for r in catalogue.rates if r.name == name), None)
+    return rate.chinese if rate is not None and rate.chinese else name
 
 
 def pct(x: float | None) -> str:
@@ -65,20 +61,21 @@ def _scope_line(report: Report, tz: str) -> str:
 
 def table(report: Report, tz: str = "Asia/Shanghai", limit: int = 50) -> str:
     t = report.total
+    catalogue = t.catalogue
     out = [_scope_line(report, tz), ""]
     out.append(f"{pad('matters', 24)}{t.matters}   (cancelled {t.cancelled} · open {t.open} · resolved "
                f"{t.resolved}, of which closed {t.closed})")
     shares = t.share_by_level
     out.append(pad("resolved by level", 24) + " · ".join(f"{lv} {pct(shares[lv])}" for lv in reversed(LEVEL_NAMES)))
-    for rate, (zh, en, num, den) in FIGURE_LABELS.items():
-        if rate in ("response_rate",):
+    for rate in catalogue.rates:
+        if rate.name == SPECIAL:
             out.append(f"{pad('escalations', 24)}{t.escalations}   ({t.escalated_matters} matters, "
                        f"{pct(t.escalation_rate)}; from " + " · ".join(
                            f"{lv} {n}" for lv, n in reversed(list(report.escalations_by_level.items()))) + ")")
-        n = sum(t.resolved_by_level[lv] for lv in (("grid", "compound") if rate == "grid_rate" else
-                                                    ("community", "grid", "compound"))) if num is None else getattr(t, num)
-        d = getattr(t, den)
-        out.append(f"{pad(zh, 14)}{pad(en, 32)}{pad(pct(getattr(t, rate)), 7, right=True)}   ({n} / {d} {den.replace('_', ' ')})")
+            continue
+        d = getattr(t, rate.denominator)
+        out.append(f"{pad(rate.chinese, 14)}{pad(rate.label, 32)}{pad(pct(getattr(t, rate.name)), 7, right=True)}"
+                   f"   ({t.numerator(rate.name)} / {d} {rate.denominator.replace('_', ' ')})")
     for label, q, n in (("time to accept", t.accept_seconds, t.accepted), ("time to resolve", t.resolve_seconds, t.resolved)):
         if q:
             out.append(f"{pad(label, 24)}p50 {duration(q['p50'])} · p80 {duration(q['p80'])} · p95 {duration(q['p95'])}"
@@ -86,12 +83,10 @@ def table(report: Report, tz: str = "Asia/Shanghai", limit: int = 50) -> str:
         else:
             out.append(f"{pad(label, 24)}-")
     if report.child_level:
-        out += ["", f"{report.child_level} units, ranked by {RANK_LABELS.get(report.rank_by, report.rank_by)}"]
-        head = ["#", "unit", "name", "matters", "resolved", "≤grid", "≤comm", "on-time", "closure", "rework",
-                "escal.", "resp.", "solved", "satisf.", "accept p50", "resolve p50"]
-        rows = [[str(i), f.unit or "-", f.name, str(f.matters), str(f.resolved), pct(f.grid_rate),
-                 pct(f.community_rate), pct(f.on_time_rate), pct(f.closure_rate), pct(f.rework_rate),
-                 str(f.escalations), pct(f.response_rate), pct(f.resolution_rate), pct(f.satisfaction_rate),
+        out += ["", f"{report.child_level} units, ranked by {rank_label(catalogue, report.rank_by)}"]
+        shown = [f for f in catalogue.figures if f.column]
+        head = ["#", "unit", "name", *(f.column for f in shown), "accept p50", "resolve p50"]
+        rows = [[str(i), f.unit or "-", f.name, *(_cell(f, figure) for figure in shown),
                  duration((f.accept_seconds or {}).get("p50")), duration((f.resolve_seconds or {}).get("p50"))]
                 for i, f in enumerate(report.children[:limit], start=1)]
         widths = [max(width(r[i]) for r in [head] + rows) for i in range(len(head))]
@@ -102,13 +97,18 @@ def table(report: Report, tz: str = "Asia/Shanghai", limit: int = 50) -> str:
     return "\n".join(out)
 
 
+def _cell(f: Figures, figure: Count | Rate) -> str:
+    value = getattr(f, figure.name)
+    return pct(value) if isinstance(figure, Rate) else str(value)
+
+
 def flat(f: Figures) -> dict:
     row = {"unit": f.unit, "name": f.name, "level": f.level}
-    row.update({c: getattr(f, c) for c in COUNTS})
+    row.update(f.counts)
     row.update({f"resolved_{lv}": f.resolved_by_level[lv] for lv in LEVEL_NAMES})
-    row.update({r: getattr(f, r) for r in RATES})
+    row.update({r.name: getattr(f, r.name) for r in f.catalogue.rates})
     for kind, q in (("accept", f.accept_seconds), ("resolve", f.resolve_seconds)):
-        for p in ("p50", "p80", "p95"):
+        for p, _ in QUANTILES:
             row[f"{kind}_seconds_{p}"] = (q or {}).get(p)
     return row
 

@@ -9,6 +9,7 @@ from projection_support import generate, gridflow, own  # noqa: F401
 from projections import orgdim, rows
 from projections.errors import StoreError
 from projections.migrate import migrate
+from projections.settle import settle
 from projections.stats import Scope, compute
 from projections.store_server import ServerStore
 
@@ -23,6 +24,8 @@ def analyst(settings, ch_database, clickhouse_server):
     log = generate(seed=3, matters=20, bad=False)
     orgdim.write_units(admin, log.units)
     admin.insert("events", rows.COLUMNS, [rows.to_row(e, 0, i) for i, e in enumerate(log.events)])
+    settle(admin, exclusive=True)
+    admin.insert("events", rows.COLUMNS, [rows.to_row(e, 0, i) for i, e in enumerate(log.events[-20:])])
     admin.close()
     store = ServerStore(ch_database, host=settings.clickhouse_host, port=settings.clickhouse_port,
                         user=ANALYST_USER, password="")
@@ -31,7 +34,8 @@ def analyst(settings, ch_database, clickhouse_server):
 
 
 def test_the_analyst_reads_tables_views_and_statistics(analyst):
-    for name in ("events", "org_units", "matter_state", "event_log", "org", "matter_facts", "matters"):
+    for name in ("events", "org_units", "matter_rows", "matter_changes", "event_log", "org", "matter_facts",
+                 "matters", "unit_monthly", "escalations_by_unit"):
         assert analyst.scalar(f"SELECT count() FROM {analyst.table(name)}") > 0, name
     assert compute(analyst, Scope(unit="c-d0")).total.matters > 0
 

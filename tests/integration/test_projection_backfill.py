@@ -70,6 +70,8 @@ def test_a_backfill_into_monthly_partitions_is_split_until_clickhouse_takes_it(b
     if st.kind == "chdb":
         assert metrics.REJECTED_INSERTS._value.get() > refused_before
     each_event_once(st, BACKFILL.events)
+    migrate(st, log=lambda _: None)  # the statistics read tables of later migrations
+    each_event_once(st, BACKFILL.events)
     same_figures(st, BACKFILL)
 
 
@@ -79,15 +81,14 @@ def test_the_migration_to_yearly_partitions_copies_an_existing_database_and_keep
     orgdim.write_units(st, LOG.units)
     produce(st.settings, LOG.records)
     project_until_idle(st.settings, st)
-    before = compute(st, Scope(unit="c-d0")).to_dict()
 
-    assert [m.name for m in migrate(st, log=lambda _: None)] == ["events_by_year"]
+    assert [m.name for m in migrate(st, log=lambda _: None)] == ["events_by_year", "matter_rows"]
     assert partition_key(st) == "toYear(occurred)"
     names = {n for (n,) in st.query("SELECT name FROM system.tables WHERE database = %(db)s", {"db": st.database})}
-    assert "events_by_month" not in names and "events_by_year" not in names and "matter_state_mv" in names
-    assert compute(st, Scope(unit="c-d0")).to_dict() == before
+    assert "events_by_month" not in names and "events_by_year" not in names and "matter_changes_mv" in names
+    assert_report_matches(compute(st, Scope(unit="c-d0")), reference(LOG.events, LOG.units, unit="c-d0"))
     each_event_once(st, LOG.events)
-    # the view feeding matter_state follows the new table
+    # the view feeding matter_changes follows the new table
     more = generate(seed=23, matters=5, bad=False, first=5000)
     produce(st.settings, more.records)
     project_until_idle(st.settings, st)
@@ -100,7 +101,6 @@ def test_a_migration_to_yearly_partitions_stopped_after_the_swap_is_finished_by_
     orgdim.write_units(st, LOG.units)
     produce(st.settings, LOG.records)
     project_until_idle(st.settings, st)
-    before = compute(st).to_dict()
     db = st.database  # the first steps of 0005, then a crash: no view, the old rows not copied yet
     st.execute(f"CREATE TABLE {db}.events_by_year AS {db}.events ENGINE = ReplacingMergeTree() "
                "PARTITION BY toYear(occurred) ORDER BY (matter_id, event_id)")
@@ -108,7 +108,7 @@ def test_a_migration_to_yearly_partitions_stopped_after_the_swap_is_finished_by_
     st.execute(f"RENAME TABLE {db}.events TO {db}.events_by_month, {db}.events_by_year TO {db}.events")
 
     migrate(st, log=lambda _: None)
-    assert compute(st).to_dict() == before
+    same_figures(st, LOG)
     each_event_once(st, LOG.events)
 
 

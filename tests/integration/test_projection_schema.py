@@ -10,10 +10,10 @@ from projections.migrate import Migration, applied, discover, migrate
 
 pytestmark = pytest.mark.integration
 
-TABLES = {"events": "ReplacingMergeTree", "org_units": "ReplacingMergeTree", "matter_state": "AggregatingMergeTree",
-          "matter_state_mv": "MaterializedView", "schema_migrations": "MergeTree", "event_log": "View",
-          "org": "View", "matter_facts": "View", "matters": "View", "unit_monthly": "View",
-          "escalations_by_unit": "View"}
+TABLES = {"events": "ReplacingMergeTree", "org_units": "ReplacingMergeTree", "matter_rows": "ReplacingMergeTree",
+          "matter_changes": "MergeTree", "matter_changes_mv": "MaterializedView", "schema_migrations": "MergeTree",
+          "schema_views": "MergeTree", "event_log": "View", "org": "View", "matter_facts": "View", "matters": "View",
+          "unit_monthly": "View", "escalations_by_unit": "View"}
 
 
 def test_migrations_create_every_table_and_view(store):

@@ -90,7 +90,7 @@ def test_rebuild_from_offset_zero_equals_live(store):
     live = all_reports(store)
     result = rebuild(store.settings, store, log=lambda _: None)
     assert result.totals.written == len(LOG.events) and result.totals.deadletters == LOG.bad
-    assert set(result.tables) == {"events", "matter_state", "org_units"}
+    assert set(result.tables) == {"events", "matter_rows", "matter_changes", "org_units"}
     assert all_reports(store) == live
     # the rebuilt tables take live writes through the re-created materialized view
     produce(store.settings, generate(seed=8, matters=5, bad=False, first=1000).records)
@@ -180,13 +180,13 @@ def test_gridflow_stats_reads_an_embedded_chdb_directory(own, tmp_path):
 
 
 def test_the_scoped_matter_rows_of_stats_equal_the_matters_view(store):
-    from projections.matters import COLUMNS, matters_sql
+    from projections.matters import COLUMNS, scoped_sql
 
     project_log(store)
     cols = ", ".join(COLUMNS)
     view = store.query(f"SELECT {cols} FROM {store.table('matters')} ORDER BY matter_id")
-    mirror = store.query(f"SELECT {cols} FROM ({matters_sql(store.database)}) ORDER BY matter_id")
+    mirror = store.query(f"SELECT {cols} FROM ({scoped_sql(store.database)}) ORDER BY matter_id")
     assert view == mirror and len(view) == len({e.matter_id for e in LOG.events})
-    some = f"SELECT matter_id FROM {store.table('events')} WHERE type = 'reported' AND place LIKE 'c-d1-%%'"
-    scoped = store.query(f"SELECT {cols} FROM ({matters_sql(store.database, some)}) ORDER BY matter_id")
+    in_d1 = "place LIKE 'c-d1-%%'"
+    scoped = store.query(f"SELECT {cols} FROM ({scoped_sql(store.database, fixed=in_d1)}) ORDER BY matter_id")
     assert scoped == [row for row in view if row[COLUMNS.index("place")].startswith("c-d1-")]
