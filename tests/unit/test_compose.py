@@ -52,7 +52,14 @@ def published(service: str) -> dict[int, str]:
 
 
 def prometheus_ports(config: str) -> dict[str, set[int]]:
-    doc = yaml.safe_load((ROOT / "deploy" / "prometheus" / config).read_text())
+    """Ports of each job of a config in deploy/prometheus/, or (``local``) of the one `gridflow
+    stack up` makes from the default settings."""
+    if config == "local":
+        from deploy.prometheus_config import local_config
+
+        doc = local_config(DEFAULTS)
+    else:
+        doc = yaml.safe_load((ROOT / "deploy" / "prometheus" / config).read_text())
     ports: dict[str, set[int]] = {}
     for job in doc["scrape_configs"]:
         found = ports.setdefault(job["job_name"], set())
@@ -199,7 +206,7 @@ def test_clickhouse_mounts_a_read_only_analyst_user():
 
 
 def test_metrics_ports_agree_with_settings_prometheus_and_health_checks():
-    compose_targets, local_targets = prometheus_ports("prometheus.yml"), prometheus_ports("prometheus.local.yml")
+    compose_targets, local_targets = prometheus_ports("prometheus.yml"), prometheus_ports("local")
     for service, job, variable, default in (
         ("worker", "gridflow-worker", "GRIDFLOW_WORKER_WEB_PORT", DEFAULTS.worker_web_port),
         ("projector", "gridflow-projector", "GRIDFLOW_PROJECTOR_METRICS_PORT", DEFAULTS.projector_metrics_port),
@@ -207,7 +214,7 @@ def test_metrics_ports_agree_with_settings_prometheus_and_health_checks():
         port = int(env(service)[variable])
         assert port == default, f"{service}: {variable}={port}, Settings default {default}"
         assert compose_targets[job] == {port}, f"deploy/prometheus/prometheus.yml {job}"
-        assert local_targets[job] == {default}, f"deploy/prometheus/prometheus.local.yml {job}"
+        assert local_targets[job] == {default}, f"deploy/prometheus_config.py {job}"
         assert [int(p) for p in services()[service]["expose"]] == [port]
         assert f":{port}/metrics" in " ".join(services()[service]["healthcheck"]["test"])
         assert not services()[service].get("ports"), f"{service}: scraped inside the network, not published"
@@ -279,7 +286,7 @@ def test_the_api_is_published_on_loopback_and_scraped_on_its_metrics_port_inside
     assert published("api") == {DEFAULTS.api_port: f"127.0.0.1:{DEFAULTS.api_port}"}
     assert [int(p) for p in services()["api"]["expose"]] == [DEFAULTS.api_metrics_port]
     assert prometheus_ports("prometheus.yml")["gridflow-api"] == {DEFAULTS.api_metrics_port}
-    assert prometheus_ports("prometheus.local.yml")["gridflow-api"] == {DEFAULTS.api_metrics_port}
+    assert prometheus_ports("local")["gridflow-api"] == {DEFAULTS.api_metrics_port}
     health = " ".join(services()["api"]["healthcheck"]["test"])
     assert f":{DEFAULTS.api_port}/health" in health and f":{DEFAULTS.api_metrics_port}/metrics" in health
 

@@ -38,3 +38,11 @@ def test_a_new_prefix_carries_its_derived_names_along():
 def test_names_that_cannot_work_are_refused_naming_the_setting(env, field):
     with pytest.raises(ValueError, match=field):
         Settings.from_env(env)
+
+
+def test_the_workers_state_directory_follows_the_stack_dir(tmp_path):
+    from streams.app import state_dir
+
+    assert state_dir(Settings()) == Settings().stack_path.parent / "worker" / "worker-1"
+    moved = Settings.from_env({"GRIDFLOW_STACK_DIR": str(tmp_path / "gf" / "stack"), "GRIDFLOW_WORKER_ID": "w7"})
+    assert state_dir(moved) == tmp_path / "gf" / "worker" / "w7"
