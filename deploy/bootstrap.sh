@@ -14,6 +14,7 @@ for pkg in clickhouse-server clickhouse-client prometheus docker-compose; do
 done
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)  # the tests verify deploy/systemd/ units
 
 install() {
     if [ ${#need_apt[@]} -gt 0 ]; then
