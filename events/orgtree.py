@@ -157,13 +157,13 @@ class OrgTree:
 
 
 def load(path: str | Path) -> OrgTree:
-    """Load a tree from ``.csv`` (header unit_id,level,parent_id,name) or ``.jsonl``."""
+    """Load a tree from ``.csv`` (header unit_id,level,parent_id,name), ``.jsonl`` or ``.json``."""
     units = [unit for _, unit in read_rows(path)]
     return OrgTree([u for u in units if not u.retired], [u for u in units if u.retired])
 
 
 def read_rows(path: str | Path) -> list[tuple[str, OrgUnit]]:
-    """Every unit of a ``.csv`` or ``.jsonl`` file with where it stands (``org.csv:7``),
+    """Every unit of a ``.csv``, ``.jsonl`` or ``.json`` (an array) file with where it stands (``org.csv:7``),
     unchecked as a tree; a row that is not a unit raises OrgTreeError naming file and line."""
     path = Path(path)
     with path.open(encoding="utf-8") as fh:
@@ -175,6 +175,14 @@ def read_rows(path: str | Path) -> list[tuple[str, OrgUnit]]:
                                    "(expected unit_id,level,parent_id,name)")
             rows = [{"unit": r["unit_id"], "level": r["level"], "parent": r["parent_id"], "name": r["name"]}
                     for r in reader]
+        elif path.suffix == ".json":  # one array of maps
+            try:
+                listed = json.load(fh)
+            except ValueError as exc:
+                raise OrgTreeError(f"{path}: not JSON: {exc}") from None
+            if not isinstance(listed, list):
+                raise OrgTreeError(f"{path}: expected a JSON array of unit maps")
+            rows = [(f"item {n}", row) for n, row in enumerate(listed, start=1)]
         else:
             rows = []
             for number, line in enumerate(fh, start=1):
