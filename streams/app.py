@@ -119,6 +119,7 @@ def build(settings: Settings, options: WorkerOptions | None = None, *, tree: Org
     elif tree is None:  # from the org topic, followed while the worker runs
         tree, records, ends = load_org_records(settings, wait=options.org_wait_seconds)
         org_start = (records, ends)
+        metrics.ORG_UNITS.set(len(tree))
     policy = policy_mod.load(settings.policy_path or None)
     ctx = Context(policy, tree, Calendar(on_fallback=_calendar_fallback), producer="gridflow-streams",
                   future_tolerance_ms=policy.future_tolerance.for_clock(settings.clock))
