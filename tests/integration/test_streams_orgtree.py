@@ -75,7 +75,8 @@ def test_units_published_while_the_worker_runs_route_the_matters_reported_right_
     log.wait_until(lambda l: routed(l, "m-renamed") is not None, "a matter at the renamed grid's compound", 60)
     assert routed(log, "m-renamed").unit == "g3"
     metrics = worker.metrics()
-    assert "gridflow_worker_org_catch_ups_total" in metrics
+    catch_ups = next(line for line in metrics.splitlines() if line.startswith("gridflow_worker_org_catch_ups_total"))
+    assert float(catch_ups.split()[-1]) >= 1  # k404 at least made it read the org topic to its end
     changes = next(line for line in metrics.splitlines() if line.startswith("gridflow_worker_org_changes_total"))
     assert float(changes.split()[-1]) >= 3
 
