@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-metrics", action="store_true", help="do not serve /metrics")
     parser.add_argument("--metrics-host", default="127.0.0.1",
                         help="address /metrics listens on (0.0.0.0 inside a container, for Prometheus)")
+    parser.add_argument("--no-query-endpoint", action="store_true",
+                        help="on chdb: do not answer gridflow stats/sql queries while projecting")
 
 
 def log(line: str) -> None:
@@ -70,7 +72,13 @@ def run(args: argparse.Namespace, settings) -> int:
     store = open_store_waiting(settings, lambda: stop["now"])
     if store is None:
         return 0
+    endpoint = None
     try:
+        if store.kind == "chdb" and not args.no_query_endpoint:
+            from projections.chdb_endpoint import ChdbEndpoint
+
+            endpoint = ChdbEndpoint(settings.chdb_path, port=settings.chdb_query_port,
+                                    timeout_seconds=settings.chdb_query_timeout_seconds, log=log).start()
         if args.org:
             load_org_file(store, args.org, log)
         try:
@@ -96,5 +104,7 @@ def run(args: argparse.Namespace, settings) -> int:
         log(f"projector: stopped after {totals.events} events, {totals.written} written, "
             f"{totals.deadletters} dead letters")
     finally:
+        if endpoint is not None:
+            endpoint.stop()
         store.close()
     return 0
