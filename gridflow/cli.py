@@ -21,6 +21,7 @@ COMMANDS = {
     "simulate": "simulate a city's matters through the publisher SDK",
     "demo": "run the whole pipeline on a simulated city and show the statistics",
     "api": "serve Open311 GeoReport v2 and the status API over HTTP",
+    "deadletters": "list, show and re-drive the dead-letter topic",
 }
 
 

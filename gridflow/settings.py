@@ -139,5 +139,9 @@ class Topics:
         return f"{self.prefix}.matters.deadletter"
 
     @property
+    def redriven(self) -> str:  # compacted: one marker per dead letter re-driven (gridflow deadletters)
+        return f"{self.prefix}.matters.redriven"
+
+    @property
     def org(self) -> str:  # compacted: one record per org unit
         return f"{self.prefix}.org.units"
