@@ -181,7 +181,7 @@ def _list(args, settings, zone) -> int:
         writer.writeheader()
         writer.writerows({**r, "redriven": "true" if r["redriven"] else "false"} for r in rows)
     else:
-        out.write(_table(rows, args.limit))
+        out.write(_table(rows, args.limit) if rows else "")
         redriven = sum(r["redriven"] for r in rows)
         out.write(f"({len(rows)} dead letter{'s' if len(rows) != 1 else ''} of {found.read:,} read on "
                   f"{settings.topics.deadletter}; {redriven} re-driven)\n")
