@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import secrets
 import threading
@@ -75,10 +76,8 @@ class ChdbEndpoint:
         try:
             self._server = HTTPServer((self.host, self.port), handler)
         except OSError as exc:
-            from gridflow.children import free_port
-
             self.log(f"projector: query endpoint port {self.port} unavailable ({exc.strerror}); using another")
-            self._server = HTTPServer((self.host, free_port(self.host)), handler)
+            self._server = _bind_free(self.host, handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, name="chdb-endpoint", daemon=True).start()
         self._write_owner()
@@ -121,6 +120,16 @@ class ChdbEndpoint:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             return _error(400, code_in(message), message)
         return 200, bytes(result.bytes()) if len(result) else b"", "application/vnd.apache.arrow.file"
+
+
+def _bind_free(host: str, handler) -> HTTPServer:
+    """A server on a free port below the ephemeral range (the owner file tells clients which)."""
+    for _ in range(100):
+        try:
+            return HTTPServer((host, random.randrange(20000, 32000)), handler)
+        except OSError:
+            continue
+    raise OSError(f"no free port for the query endpoint on {host}")
 
 
 def _error(status: int, code: int | None, message: str) -> tuple[int, bytes, str]:

@@ -112,18 +112,26 @@ def _filter(args, zone):
                   since=_epoch_ms(args.since, zone, "--from"), until=_epoch_ms(args.until, zone, "--to"))
 
 
-def _scan(settings, filt):
-    from gridflow.deadletters.topic import scan
+class Scanning:
+    """A scan of the topic with its progress on stderr: iterate it for the letters, then
+    ``counts`` says how many were read."""
 
-    progress = Progress()
-    try:
-        found = scan(settings, filt, progress.show)
-    finally:
-        progress.end()
-    if found.unreadable:
-        print(f"gridflow deadletters: {found.unreadable} record(s) on {settings.topics.deadletter} are not dead "
-              "letters; left out", file=sys.stderr)
-    return found
+    def __init__(self, settings, filt) -> None:
+        from gridflow.deadletters.topic import Counts
+
+        self.settings, self.filt, self.counts = settings, filt, Counts()
+
+    def __iter__(self):
+        from gridflow.deadletters.topic import scan
+
+        progress = Progress()
+        try:
+            yield from scan(self.settings, self.filt, progress.show, self.counts)
+        finally:
+            progress.end()
+        if self.counts.unreadable:
+            print(f"gridflow deadletters: {self.counts.unreadable} record(s) on {self.settings.topics.deadletter} "
+                  "are not dead letters; left out", file=sys.stderr)
 
 
 class Progress:
@@ -167,12 +175,15 @@ def _row(letter, marks: dict, zone: ZoneInfo) -> dict:
 def _list(args, settings, zone) -> int:
     from gridflow.deadletters.topic import markers
 
-    found = _scan(settings, _filter(args, zone))
     marks = markers(settings)
-    rows = [_row(letter, marks, zone) for letter in found.letters]
+    scanning = Scanning(settings, _filter(args, zone))
+    rows = (_row(letter, marks, zone) for letter in scanning)
     out = sys.stdout
-    if args.format == "json":
-        out.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+    if args.format == "json":  # one list, written as it is read
+        out.write("[")
+        for i, row in enumerate(rows):
+            out.write(("," if i else "") + "\n" + json.dumps(row, ensure_ascii=False))
+        out.write("\n]\n")
     elif args.format == "jsonl":
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -181,14 +192,19 @@ def _list(args, settings, zone) -> int:
         writer.writeheader()
         writer.writerows({**r, "redriven": "true" if r["redriven"] else "false"} for r in rows)
     else:
-        out.write(_table(rows, args.limit) if rows else "")
-        redriven = sum(r["redriven"] for r in rows)
-        out.write(f"({len(rows)} dead letter{'s' if len(rows) != 1 else ''} of {found.read:,} read on "
+        shown, redriven = [], 0
+        for row in rows:  # the table's rows are kept; the others only counted
+            redriven += row["redriven"]
+            if len(shown) <= args.limit:
+                shown.append(row)
+        n = scanning.counts.matched
+        out.write(_table(shown, args.limit, n) if shown else "")
+        out.write(f"({n} dead letter{'s' if n != 1 else ''} of {scanning.counts.read:,} read on "
                   f"{settings.topics.deadletter}; {redriven} re-driven)\n")
     return 0
 
 
-def _table(rows: list[dict], limit: int) -> str:
+def _table(rows: list[dict], limit: int, total: int) -> str:
     """Aligned columns; the message cut to what the terminal leaves."""
     names = ("ref", "at", "stage", "code", "matter", "type", "redriven", "message")
     shown = [{**r, "at": r["at"][:19].replace("T", " "), "redriven": "yes" if r["redriven"] else ""}
@@ -200,7 +216,7 @@ def _table(rows: list[dict], limit: int) -> str:
     for r in shown:
         message = r["message"] if len(r["message"]) <= room else r["message"][:room - 1] + "…"
         buf.write("  ".join([str(r[n]).ljust(widths[n]) for n in names[:-1]] + [message]).rstrip() + "\n")
-    if len(rows) > limit:
+    if total > limit:
         buf.write(f"(first {limit} shown: --limit, or --format csv for all)\n")
     return buf.getvalue()
 
@@ -305,7 +321,7 @@ def _redrive(args, settings, zone) -> int:
     if args.refs:
         letters = fetch(settings, _refs(args.refs))
     elif not filt.empty:
-        letters = _scan(settings, filt).letters
+        letters = list(Scanning(settings, filt))
     else:
         raise Usage("say which dead letters: REF ... or a filter (--code, --stage, --matter, --from, --to)")
     corrected = _corrected(args.file) if args.file else None

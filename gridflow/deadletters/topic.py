@@ -28,9 +28,9 @@ class TopicMissing(Exception):
 
 
 @dataclass
-class Scan:
-    letters: list[Letter]
+class Counts:
     read: int = 0  # records read
+    matched: int = 0
     unreadable: int = 0  # records on the topic that are not dead letters
 
 
@@ -84,8 +84,10 @@ def _read(consumer, starts: dict, stops: dict, progress: Progress | None) -> Ite
             progress(read, total)
 
 
-def scan(settings, filt: Filter, progress: Progress | None = None) -> Scan:
-    """The dead letters that match ``filt``, in topic order per partition."""
+def scan(settings, filt: Filter, progress: Progress | None = None, counts: Counts | None = None) -> Iterator[Letter]:
+    """The dead letters that match ``filt``, in topic order per partition, as they are read
+    (a long topic is never held in memory); ``counts`` tallies the scan."""
+    counts = Counts() if counts is None else counts
     consumer = _consumer(settings)
     try:
         tps = _partitions(consumer, settings.topics.deadletter)
@@ -96,17 +98,16 @@ def scan(settings, filt: Filter, progress: Progress | None = None) -> Scan:
         if filt.until is not None:
             found = consumer.offsets_for_times({tp: filt.until + SLACK_MS for tp in tps})
             stops = {tp: found[tp].offset if found[tp] else stops[tp] for tp in tps}
-        out = Scan([])
         for r in _read(consumer, starts, stops, progress):
-            out.read += 1
+            counts.read += 1
             try:
                 letter = parse(r.partition, r.offset, r.key, r.value)
             except EventError:
-                out.unreadable += 1
+                counts.unreadable += 1
                 continue
             if filt.matches(letter):
-                out.letters.append(letter)
-        return out
+                counts.matched += 1
+                yield letter
     finally:
         consumer.close()
 
