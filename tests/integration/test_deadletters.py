@@ -1,6 +1,7 @@
 """`gridflow deadletters` on the real stack: bad records go through a real worker, the command
 lists and filters them, shows one decoded, and re-drives after a fix — the re-driven events are
-processed by the worker, counted in its metrics, and a second re-drive sends nothing."""
+processed by the worker, counted in its metrics, and a second re-drive sends nothing; the
+projector's dead letters are listed too, and never sent to the intake."""
 from __future__ import annotations
 
 import csv
@@ -14,6 +15,7 @@ import pytest
 from events import codec
 from events.validation import to_wire
 from gridflow.children import settings_env
+from projection_support import wait_for
 from streams_fixtures import (ROOT, T0, H, Log, Publisher, WorkerProcess, _event, _report, cleanup_topics,
                               stream_settings)
 
@@ -144,6 +146,23 @@ def test_dead_letters_are_listed_shown_and_redriven_once_after_a_fix(pipeline, t
     assert marked == {"invalid": True, "unknown_matter": True, "not_upstream": False, "undecodable": False}
     assert len(log.deadletters) == 4, "a re-driven record was dead-lettered again"
 
+    # the projector's dead letters are on the same topic, and go back through a rebuild, not the intake
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer.send(settings.topics.events, key=b"m-log", value=b"\xc1 not a log record").get(timeout=30)
+    producer.close()
+    own = settings.with_(store="chdb", chdb_path=str(tmp_path / "chdb"), projector_group=f"{settings.topic_prefix}-p")
+    projected = subprocess.run([sys.executable, "-m", "gridflow.cli", "project", "--until-idle", "--no-metrics"],
+                               cwd=ROOT, env=settings_env(own), capture_output=True, text=True, timeout=120)
+    assert projected.returncode == 0 and "1 dead letters" in projected.stdout, projected.stdout + projected.stderr
+    from_projector = listed(settings, "--stage", "projector")
+    assert [r["code"] for r in from_projector] == ["decode_error"]
+    assert from_projector[0]["source"].startswith(settings.topics.events + "[")
+    log_record = gridflow(settings, "redrive", from_projector[0]["ref"])
+    assert log_record.returncode == 1 and "gridflow rebuild" in log_record.stdout, log_record.stdout
+
     # the worker counted what it read back
-    log.wait_until(lambda l: redriven_metric(worker, "unknown_matter") == 1 and redriven_metric(worker, "invalid") == 1,
-                   "gridflow_redriven_total on the worker", timeout=30)
+    wait_for("gridflow_redriven_total on the worker",  # not log.wait_until: the log now holds a bad record
+             lambda: redriven_metric(worker, "unknown_matter") == 1 and redriven_metric(worker, "invalid") == 1,
+             timeout=30, detail=worker.tail)
