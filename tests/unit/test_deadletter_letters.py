@@ -1,6 +1,7 @@
 """Dead letters as `gridflow deadletters` reads them, and what a re-drive may send (pure)."""
 from __future__ import annotations
 
+import io
 from types import SimpleNamespace
 
 import pytest
@@ -121,3 +122,25 @@ def test_a_report_dead_letter_names_its_matter_from_the_original():
                             category="sanitation", priority="normal", channel="app", place="k1", reporter="r-1",
                             text="x")
     assert letter("matters", "unknown_place", codec.encode(report), key=b"").matter == "m-7"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_scan_progress_is_a_line_every_5_s_in_a_log_and_redrawn_on_a_terminal(monkeypatch):
+    from gridflow.commands import deadletters as command
+
+    clock = [100.0]
+    monkeypatch.setattr(command.time, "monotonic", lambda: clock[0])
+    log, tty = io.StringIO(), Terminal()
+    in_log, on_tty = command.Progress(log), command.Progress(tty)
+    for step, read in ((0.5, 10), (1.5, 50), (1.0, 60), (5.0, 90)):
+        clock[0] += step
+        in_log.show(read, 100)
+        on_tty.show(read, 100)
+    in_log.end()
+    on_tty.end()
+    assert log.getvalue() == "deadletters: read 90 of 100 records (90%)\n"  # one line once 5 s passed
+    assert "\n" not in tty.getvalue() and tty.getvalue().count("\r") == 4  # 3 redraws, then cleared
