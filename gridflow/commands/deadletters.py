@@ -64,6 +64,7 @@ class Usage(ValueError):
 def run(args: argparse.Namespace, settings) -> int:
     from kafka.errors import KafkaError
 
+    from deploy.process import StackError
     from gridflow.deadletters.topic import TopicMissing
 
     try:
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace, settings) -> int:
         return _error(str(exc), 2)
     except LookupError as exc:
         return _error(str(exc), 1)
-    except (KafkaError, TopicMissing, TimeoutError) as exc:
+    except (KafkaError, TopicMissing, TimeoutError, StackError) as exc:
         return _error(f"Kafka at {settings.kafka_bootstrap}: {exc}" if isinstance(exc, KafkaError) else str(exc), 3)
 
 

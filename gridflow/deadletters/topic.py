@@ -167,10 +167,11 @@ def redrive(settings, sends: list[Send], timeout: float = 30.0) -> list[dict]:
     already applied (same id, same content)."""
     from kafka import KafkaProducer
 
-    from deploy.topics import ensure_topics
+    from deploy.topics import ensure_topics, topic_specs
 
-    ensure_topics(settings)  # the marker topic, on a deployment from before it existed
     topics = settings.topics
+    # the marker topic, on a deployment from before it existed
+    ensure_topics(settings, [spec for spec in topic_specs(settings) if spec.name == topics.redriven])
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", client_id="gridflow-deadletters")
     try:
         futures = []
