@@ -3,7 +3,7 @@
 # then run the demo or the tests. Safe to run again: every step skips what is already there.
 #
 #   bash deploy/bootstrap.sh install   # system packages + the Python package
-#   bash deploy/bootstrap.sh demo      # install, stack up, gridflow demo [args...]
+#   bash deploy/bootstrap.sh demo      # install, stack up, gridflow demo --reset [args...]
 #   bash deploy/bootstrap.sh test      # install, stack up, python -m pytest -q [args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ for pkg in clickhouse-server clickhouse-client prometheus docker-compose; do
 done
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)  # the tests verify deploy/systemd/ units
 
 install() {
     if [ ${#need_apt[@]} -gt 0 ]; then
@@ -50,7 +51,8 @@ case "$cmd" in
     demo)
         install
         gridflow stack up
-        exec gridflow demo "$@" ;;
+        # --reset: a second run replaces the first one's database, gridflow_demo (only that one)
+        exec gridflow demo --reset "$@" ;;
     test)
         install
         gridflow stack up

@@ -19,6 +19,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Callable
 
 import faust
@@ -56,6 +57,13 @@ class WorkerOptions:
 def app_id(settings: Settings) -> str:
     """The Faust app id and the workers' consumer group."""
     return f"{settings.topic_prefix}-streams"
+
+
+def state_dir(settings: Settings) -> Path:
+    """The worker's directory: ``worker/<worker id>`` beside the stack dir (``.gridflow/worker/
+    worker-1`` by default; ``/srv/gf/worker/worker-1`` with ``GRIDFLOW_STACK_DIR=/srv/gf/stack``),
+    as the demo's and the simulator's folders are."""
+    return settings.stack_path.parent / "worker" / settings.worker_id
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ def build(settings: Settings, options: WorkerOptions | None = None, *, tree: Org
         app_id(settings),
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
-        datadir=os.path.join(".gridflow", "worker", settings.worker_id),  # Faust wants one; it stays empty
+        datadir=str(state_dir(settings)),  # Faust wants one; it stays empty
         web_enabled=True,
         web_bind=settings.listen_host,  # 127.0.0.1 by default; containers set 0.0.0.0
         web_host="127.0.0.1",
