@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
-import shutil
 import sys
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 STAGES = ("intake", "matters", "projector")
 FORMATS = ("table", "csv", "json", "jsonl")
-COLUMNS = ("ref", "at", "stage", "code", "matter", "type", "event_id", "source", "redriven", "message")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", help="one dead letter decoded: reason, source, original bytes",
                           description="Dead letters named by their ref (<partition>:<offset>, as `list` shows).")
     show.add_argument("refs", nargs="+", metavar="REF", help="<partition>:<offset> on the dead-letter topic")
-    show.add_argument("--format", choices=("table", "json"), default="table")
+    show.add_argument("--format", choices=("table", "json"), default="table",
+                      help="table (for people) or json (adds the original bytes in base64)")
     show.add_argument("--tz", default="Asia/Shanghai", help="time zone of the times shown")
     redrive = sub.add_parser("redrive", help="send dead letters to the intake again after a fix, once each",
                              description="Send the original bytes (or, with --file, a corrected event under a new "
@@ -123,9 +120,10 @@ class Scanning:
         self.settings, self.filt, self.counts = settings, filt, Counts()
 
     def __iter__(self):
+        from gridflow.deadletters import render
         from gridflow.deadletters.topic import scan
 
-        progress = Progress()
+        progress = render.Progress()
         try:
             yield from scan(self.settings, self.filt, progress.show, self.counts)
         finally:
@@ -135,50 +133,15 @@ class Scanning:
                   "are not dead letters; left out", file=sys.stderr)
 
 
-class Progress:
-    """Records read, on stderr: redrawn in place on a terminal, a line every 5 s in a log;
-    nothing for a scan shorter than a second."""
-
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream, self.tty = stream, stream.isatty()
-        self.started = self.last = time.monotonic()
-        self.drawn = False
-
-    def show(self, read: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.started < 1 or now - self.last < (0.2 if self.tty else 5):
-            return
-        self.last = now
-        line = f"deadletters: read {read:,} of {total:,} records ({read / max(total, 1):.0%})"
-        self.stream.write(f"\r{line}\x1b[K" if self.tty else line + "\n")
-        self.stream.flush()
-        self.drawn = self.tty
-
-    def end(self) -> None:
-        if self.drawn:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-
-
 # --- list -----------------------------------------------------------------------------------
 
-def _when(ms: int, zone: ZoneInfo) -> str:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).astimezone(zone).isoformat(timespec="milliseconds")
-
-
-def _row(letter, marks: dict, zone: ZoneInfo) -> dict:
-    return {"ref": letter.ref, "at": _when(letter.at, zone), "stage": letter.stage, "code": letter.code,
-            "matter": letter.matter, "type": letter.type, "event_id": letter.original_id or "",
-            "source": f"{letter.source_topic}[{letter.source_partition}]@{letter.source_offset}",
-            "redriven": letter.ref in marks, "message": letter.message}
-
-
 def _list(args, settings, zone) -> int:
+    from gridflow.deadletters import render
     from gridflow.deadletters.topic import markers
 
     marks = markers(settings)
     scanning = Scanning(settings, _filter(args, zone))
-    rows = (_row(letter, marks, zone) for letter in scanning)
+    rows = (render.row(letter, marks, zone) for letter in scanning)
     out = sys.stdout
     if args.format == "json":  # one list, written as it is read
         out.write("[")
@@ -189,7 +152,7 @@ def _list(args, settings, zone) -> int:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     elif args.format == "csv":
-        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=render.COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows({**r, "redriven": "true" if r["redriven"] else "false"} for r in rows)
     else:
@@ -199,27 +162,10 @@ def _list(args, settings, zone) -> int:
             if len(shown) <= args.limit:
                 shown.append(row)
         n = scanning.counts.matched
-        out.write(_table(shown, args.limit, n) if shown else "")
+        out.write(render.table(shown, args.limit, n) if shown else "")
         out.write(f"({n} dead letter{'s' if n != 1 else ''} of {scanning.counts.read:,} read on "
                   f"{settings.topics.deadletter}; {redriven} re-driven)\n")
     return 0
-
-
-def _table(rows: list[dict], limit: int, total: int) -> str:
-    """Aligned columns; the message cut to what the terminal leaves."""
-    names = ("ref", "at", "stage", "code", "matter", "type", "redriven", "message")
-    shown = [{**r, "at": r["at"][:19].replace("T", " "), "redriven": "yes" if r["redriven"] else ""}
-             for r in rows[:limit]]
-    widths = {n: max([len(n)] + [len(str(r[n])) for r in shown]) for n in names[:-1]}
-    room = max(20, shutil.get_terminal_size((160, 24)).columns - sum(widths.values()) - 2 * len(widths))
-    buf = io.StringIO()
-    buf.write("  ".join(n.ljust(widths.get(n, 0)) for n in names).rstrip() + "\n")
-    for r in shown:
-        message = r["message"] if len(r["message"]) <= room else r["message"][:room - 1] + "…"
-        buf.write("  ".join([str(r[n]).ljust(widths[n]) for n in names[:-1]] + [message]).rstrip() + "\n")
-    if total > limit:
-        buf.write(f"(first {limit} shown: --limit, or --format csv for all)\n")
-    return buf.getvalue()
 
 
 # --- show -----------------------------------------------------------------------------------
@@ -233,66 +179,17 @@ def _refs(texts: list[str]) -> list[tuple[int, int]]:
         raise Usage(str(exc)) from None
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (bytes, bytearray)):
-        return repr(bytes(value))
-    return value
-
-
-def _redrive_note(letter, marks: dict) -> str:
-    from gridflow.deadletters.letters import Refused, plan
-
-    mark = marks.get(letter.ref)
-    if mark:
-        return (f"done {datetime.fromtimestamp(mark['at'] / 1000, timezone.utc).isoformat(timespec='seconds')}, "
-                f"{mark['how']} (event {mark['event_id']}, intake partition {mark['intake_partition']} offset "
-                f"{mark['intake_offset']})")
-    try:
-        plan(letter)
-        return "possible with the original bytes (`gridflow deadletters redrive " + letter.ref + "`)"
-    except Refused as exc:
-        return str(exc)
-
-
 def _show(args, settings, zone) -> int:
-    import base64
-
+    from gridflow.deadletters import render
     from gridflow.deadletters.topic import fetch, markers
 
     letters = fetch(settings, _refs(args.refs))
     marks = markers(settings)
     for i, letter in enumerate(letters):
         if args.format == "json":
-            row = _row(letter, marks, zone) | {
-                "reason": f"{letter.code}: {letter.message}", "key": letter.key.decode("utf-8", "replace"),
-                "source_topic": letter.source_topic, "source_partition": letter.source_partition,
-                "source_offset": letter.source_offset, "redrive": _redrive_note(letter, marks),
-                "original_bytes": len(letter.original), "original_base64": base64.b64encode(letter.original).decode(),
-                "original": _jsonable(letter.wire) if letter.wire is not None else None}
-            print(json.dumps(row, ensure_ascii=False, indent=1))
-            continue
-        if i:
-            print()
-        fields = [("dead letter", f"{letter.ref} on {settings.topics.deadletter}"),
-                  ("at", _when(letter.at, zone)), ("stage", letter.stage), ("code", letter.code),
-                  ("reason", letter.message),
-                  ("source", f"{letter.source_topic} partition {letter.source_partition} offset {letter.source_offset}"),
-                  ("key", letter.key.decode("utf-8", "replace")), ("matter", letter.matter),
-                  ("type", letter.type or "-"), ("event id", letter.original_id or "-"),
-                  ("re-drive", _redrive_note(letter, marks))]
-        for name, value in fields:
-            print(f"{name:<12}{value}")
-        if letter.wire is not None:
-            print(f"original    {len(letter.original):,} bytes of msgpack:")
-            print(json.dumps(_jsonable(letter.wire), ensure_ascii=False, indent=2))
+            print(json.dumps(render.show_json(letter, marks, zone), ensure_ascii=False, indent=1))
         else:
-            excerpt = letter.original[:512]
-            more = f" (first {len(excerpt)} shown)" if len(letter.original) > len(excerpt) else ""
-            print(f"original    {len(letter.original):,} bytes, not msgpack{more}: {excerpt!r}")
+            print(("\n" if i else "") + render.show_text(letter, marks, zone, settings.topics.deadletter))
     return 0
 
 
@@ -313,6 +210,7 @@ def _corrected(path: str):
 
 
 def _redrive(args, settings, zone) -> int:
+    from gridflow.deadletters import render
     from gridflow.deadletters.letters import Refused, plan
     from gridflow.deadletters.topic import fetch, markers, redrive
 
@@ -333,7 +231,7 @@ def _redrive(args, settings, zone) -> int:
     for letter in sorted(letters, key=lambda d: (d.at, d.partition, d.offset)):
         if letter.ref in marks:
             skipped += 1
-            lines.append((letter, "skipped: already re-driven, " + _redrive_note(letter, marks)))
+            lines.append((letter, "skipped: already re-driven, " + render.redrive_note(letter, marks)))
             continue
         try:
             send = plan(letter, corrected)

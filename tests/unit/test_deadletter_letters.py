@@ -130,7 +130,7 @@ class Terminal(io.StringIO):
 
 
 def test_scan_progress_is_a_line_every_5_s_in_a_log_and_redrawn_on_a_terminal(monkeypatch):
-    from gridflow.commands import deadletters as command
+    from gridflow.deadletters import render as command
 
     clock = [100.0]
     monkeypatch.setattr(command.time, "monotonic", lambda: clock[0])
