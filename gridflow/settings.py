@@ -31,6 +31,9 @@ class Settings:
     clickhouse_user: str = "default"
     clickhouse_password: str = ""
     chdb_path: str = ".gridflow/chdb"
+    # while `gridflow project` holds chdb it answers `stats` and `sql` here (loopback, read-only)
+    chdb_query_port: int = 9466
+    chdb_query_timeout_seconds: float = 60.0
     # local stack
     stack_dir: str = ".gridflow/stack"
     kafka_port: int = 9092
@@ -171,6 +174,10 @@ class Topics:
     @property
     def deadletter(self) -> str:
         return f"{self.prefix}.matters.deadletter"
+
+    @property
+    def redriven(self) -> str:  # compacted: one marker per dead letter re-driven (gridflow deadletters)
+        return f"{self.prefix}.matters.redriven"
 
     @property
     def org(self) -> str:  # compacted: one record per org unit

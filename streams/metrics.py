@@ -18,6 +18,8 @@ EVENT_TIME_LAG = Gauge("gridflow_event_time_lag_seconds", "Wall clock minus the 
 CONSUMER_LAG = Gauge("gridflow_consumer_lag_messages", "Messages between the position and the end offset",
                      ["group", "topic", "partition"])
 DEADLETTERS = Counter("gridflow_deadletters_total", "Records sent to the dead-letter topic", ["stage", "reason"])
+REDRIVEN = Counter("gridflow_redriven_total", "Re-driven dead letters read from the intake, by their dead letter's code",
+                   ["code"])
 DUPLICATES = Counter("gridflow_duplicates_dropped_total", "Events dropped as already applied", ["stage"])
 OPEN_MATTERS = Gauge("gridflow_open_matters", "Open matters on this worker's partitions", ["level"])
 SLA_WARNINGS = Counter("gridflow_sla_warnings_total", "SLA warnings emitted", ["level", "category"])

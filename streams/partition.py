@@ -18,7 +18,7 @@ from events.types import DeadlineReached, Event
 from streams import metrics, states
 from streams.deadlines import Timers
 from streams.errors import OrgBehind
-from streams.intake import Bad, classify
+from streams.intake import Bad, classify, redriven_code
 from streams.pending import Pending
 
 STAGE = "matters"
@@ -88,6 +88,10 @@ class Partition:
     # --- records ----------------------------------------------------------------------------
 
     def handle(self, record, out: Pending) -> None:
+        if getattr(record, "headers", None):  # `gridflow deadletters redrive` says what it re-sends
+            code = redriven_code(record.headers)
+            if code is not None:
+                out.count(metrics.REDRIVEN, code)
         got = classify(record.value, self.number, self.rules.partitions)
         if isinstance(got, Bad):
             out.count(metrics.EVENTS_IN, record.topic, got.type or got.code)

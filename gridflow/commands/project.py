@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-metrics", action="store_true", help="do not serve /metrics")
     parser.add_argument("--metrics-host", default="127.0.0.1",
                         help="address /metrics listens on (0.0.0.0 inside a container, for Prometheus)")
+    parser.add_argument("--no-query-endpoint", action="store_true",
+                        help="on chdb: do not answer gridflow stats/sql queries while projecting")
 
 
 def log(line: str) -> None:
@@ -74,12 +76,18 @@ def run(args: argparse.Namespace, settings) -> int:
     store = open_store_waiting(settings, lambda: stop["now"])
     if store is None:
         return 0
+    endpoint = None
     try:
         try:
             claim(store, settings.topic_prefix)
         except PrefixMismatch as exc:
             print(f"gridflow project: {exc}", file=sys.stderr, flush=True)
             return EXIT_CONFIG
+        if store.kind == "chdb" and not args.no_query_endpoint:
+            from projections.chdb_endpoint import ChdbEndpoint
+
+            endpoint = ChdbEndpoint(settings.chdb_path, port=settings.chdb_query_port,
+                                    timeout_seconds=settings.chdb_query_timeout_seconds, log=log).start()
         if args.org:
             load_org_file(store, args.org, log)
         try:
@@ -105,5 +113,7 @@ def run(args: argparse.Namespace, settings) -> int:
         log(f"projector: stopped after {totals.events} events, {totals.written} written, "
             f"{totals.deadletters} dead letters")
     finally:
+        if endpoint is not None:
+            endpoint.stop()
         store.close()
     return 0

@@ -19,10 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from projections.errors import StoreError
     from projections.render import pad, width
-    from projections.store import open_store
+    from projections.store_remote import open_reader
 
     try:
-        store = open_store(settings)
+        store = open_reader(settings)
     except StoreError as exc:
         print(f"gridflow sql: {exc}", file=sys.stderr)
         return 1

@@ -39,12 +39,12 @@ def run(args: argparse.Namespace, settings) -> int:
     from projections import render
     from projections.errors import ProjectionError
     from projections.stats import Scope, compute
-    from projections.store import open_store
+    from projections.store_remote import open_reader
 
     try:
         scope = Scope(unit=args.unit, since=epoch_ms(args.since, args.tz), until=epoch_ms(args.until, args.tz),
                       categories=tuple(args.category), kind=args.kind)
-        with open_store(settings, args.database) as store:
+        with open_reader(settings, args.database) as store:
             report = compute(store, scope, drill=not args.no_drill, rank_by=args.rank_by)
     except (ProjectionError, ValueError) as exc:
         print(f"gridflow stats: {exc}", file=sys.stderr)
