@@ -25,6 +25,17 @@ def _layout(title: str, subtitle: str = "", **extra) -> dict:
             "paper_bgcolor": "#fff", "plot_bgcolor": "#fff", "height": 420, **extra}
 
 
+def _empty(figure: dict) -> dict:
+    """The figure without traces, saying so (plotly.js cannot draw a heatmap or a Sankey of nothing)."""
+    figure["data"] = []
+    figure["layout"]["annotations"] = [{"text": "no matters to show in this scope", "showarrow": False,
+                                        "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "font": {"size": 16}}]
+    figure["layout"]["xaxis"] = {"visible": False}
+    figure["layout"]["yaxis"] = {"visible": False}
+    figure["layout"]["height"] = 240
+    return figure
+
+
 def share_by_week(p: Pictures) -> dict:
     """Stacked shares of the resolved matters by resolving level, per report week."""
     data = [{"type": "bar", "name": level_name(lv), "x": p.weeks, "marker": {"color": LEVEL_COLOURS[lv]},
@@ -34,11 +45,12 @@ def share_by_week(p: Pictures) -> dict:
             for lv in reversed(LEVEL_NAMES)]
     data.append({"type": "scatter", "mode": "lines+markers", "name": "小事不出网格 (grid or below)", "x": p.weeks,
                  "y": [f.grid_rate for f in p.weekly], "line": {"color": "#222", "dash": "dot"}})
-    return {"data": data, "meta": {"figure": "share_by_level"},
-            "layout": _layout("Share of resolved matters by the level that resolved them, by week reported",
-                              barmode="stack", yaxis={"tickformat": ".0%", "range": [0, 1]},
-                              xaxis={"title": {"text": "week (Monday)"}, "type": "category"},
-                              legend={"orientation": "h", "y": -0.2})}
+    figure = {"data": data, "meta": {"figure": "share_by_level"},
+              "layout": _layout("Share of resolved matters by the level that resolved them, by week reported",
+                                barmode="stack", yaxis={"tickformat": ".0%", "range": [0, 1]},
+                                xaxis={"title": {"text": "week (Monday)"}, "type": "category"},
+                                legend={"orientation": "h", "y": -0.2})}
+    return figure if p.weeks else _empty(figure)
 
 
 def flow(p: Pictures) -> dict:
@@ -60,8 +72,9 @@ def flow(p: Pictures) -> dict:
              "link": {"source": [s for s, *_ in links], "target": [t for _, t, *_ in links],
                       "value": [n for *_, n, _ in links], "label": [k for *_, k in links],
                       "color": ["rgba(120,120,120,0.25)"] * len(links)}}]
-    return {"data": data, "meta": {"figure": "escalation_flow"},
-            "layout": _layout("Escalation flow: where matters entered, were handed up (上报), and ended", height=460)}
+    figure = {"data": data, "meta": {"figure": "escalation_flow"},
+              "layout": _layout("Escalation flow: where matters entered, were handed up (上报), and ended", height=460)}
+    return figure if links else _empty(figure)
 
 
 def on_time_heatmap(p: Pictures) -> dict:
@@ -72,10 +85,11 @@ def on_time_heatmap(p: Pictures) -> dict:
              "colorbar": {"tickformat": ".0%", "title": {"text": "on time"}},
              "hovertemplate": "%{y}<br>week %{x}: %{z:.1%} of %{customdata} closed<extra></extra>"}]
     height = max(300, 120 + 24 * len(names))
-    return {"data": data, "meta": {"figure": "on_time_rate"},
-            "layout": _layout("按期结案率 on-time rate (closed without a breached deadline), by unit and week reported",
-                              height=height, xaxis={"type": "category", "title": {"text": "week (Monday)"}},
-                              yaxis={"autorange": "reversed", "type": "category", "automargin": True})}
+    figure = {"data": data, "meta": {"figure": "on_time_rate"},
+              "layout": _layout("按期结案率 on-time rate (closed without a breached deadline), by unit and week reported",
+                                height=height, xaxis={"type": "category", "title": {"text": "week (Monday)"}},
+                                yaxis={"autorange": "reversed", "type": "category", "automargin": True})}
+    return figure if p.weeks and names else _empty(figure)
 
 
 def drill_down(p: Pictures) -> dict:
@@ -90,10 +104,11 @@ def drill_down(p: Pictures) -> dict:
              "hovertemplate": "%{y}: %{x" + (":.1%" if is_rate else "") + "} (%{customdata} matters)<extra></extra>"}]
     title = (f"{r.child_level} units of {r.total.name}, ranked by {rank_label(CATALOGUE, rank)} ({rank})"
              if r.child_level else "No units one level down")
-    return {"data": data, "meta": {"figure": rank, "child_level": r.child_level},
-            "layout": _layout(title, height=max(300, 120 + 24 * len(units)),
-                              xaxis={"tickformat": ".0%" if is_rate else ""},
-                              yaxis={"autorange": "reversed", "type": "category", "automargin": True})}
+    figure = {"data": data, "meta": {"figure": rank, "child_level": r.child_level},
+              "layout": _layout(title, height=max(300, 120 + 24 * len(units)),
+                                xaxis={"tickformat": ".0%" if is_rate else ""},
+                                yaxis={"autorange": "reversed", "type": "category", "automargin": True})}
+    return figure if units else _empty(figure)
 
 
 def resolve_times(p: Pictures) -> dict:
@@ -102,10 +117,11 @@ def resolve_times(p: Pictures) -> dict:
     data = [{"type": "bar", "name": level_name(lv), "x": labels, "y": counts, "marker": {"color": LEVEL_COLOURS[lv]}}
             for lv, counts in p.resolve_bins.items()]
     quantiles = " · ".join(f"{k} {duration(v)}" for k, v in q.items()) or "none resolved"
-    return {"data": data, "meta": {"figure": "resolve_seconds"},
-            "layout": _layout("Time to resolve (report to the resolution that stands), by resolving level", quantiles,
-                              barmode="stack", xaxis={"type": "category", "title": {"text": "time to resolve"}},
-                              yaxis={"title": {"text": "matters"}}, legend={"orientation": "h", "y": -0.2})}
+    figure = {"data": data, "meta": {"figure": "resolve_seconds"},
+              "layout": _layout("Time to resolve (report to the resolution that stands), by resolving level", quantiles,
+                                barmode="stack", xaxis={"type": "category", "title": {"text": "time to resolve"}},
+                                yaxis={"title": {"text": "matters"}}, legend={"orientation": "h", "y": -0.2})}
+    return figure if data else _empty(figure)
 
 
 def accept_times(p: Pictures) -> dict:
@@ -113,10 +129,11 @@ def accept_times(p: Pictures) -> dict:
     quantiles = " · ".join(f"{k} {duration(v)}" for k, v in q.items()) or "none accepted"
     data = [{"type": "bar", "name": "accepted", "x": bin_labels(ACCEPT_EDGES), "y": p.accept_bins,
              "marker": {"color": "#11a579"}}]
-    return {"data": data, "meta": {"figure": "accept_seconds"},
-            "layout": _layout("Time to accept (report to the first acceptance)", quantiles,
-                              xaxis={"type": "category", "title": {"text": "time to accept"}},
-                              yaxis={"title": {"text": "matters"}})}
+    figure = {"data": data, "meta": {"figure": "accept_seconds"},
+              "layout": _layout("Time to accept (report to the first acceptance)", quantiles,
+                                xaxis={"type": "category", "title": {"text": "time to accept"}},
+                                yaxis={"title": {"text": "matters"}})}
+    return figure if any(p.accept_bins) else _empty(figure)
 
 
 def _unit_label(unit: str, name: str) -> str:

@@ -13,8 +13,8 @@ import pytest
 
 from browser import Chromium
 from events.levels import LEVEL_NAMES
-from projection_support import (ROOT, generate, gridflow, own, produce, project_until_idle,  # noqa: F401
-                                store)
+from projection_support import (DAY, ROOT, START, generate, gridflow, own, produce,  # noqa: F401
+                                project_until_idle, store)
 from projections import orgdim
 from projections.pictures import write
 from projections.pictures.data import ACCEPT_EDGES, RESOLVE_EDGES
@@ -114,10 +114,17 @@ def test_the_report_renders_in_headless_chromium_and_each_chart_holds_what_the_s
     shot = ARTIFACTS / f"report-{store.settings.store}.png"
     shot.unlink(missing_ok=True)
 
+    nothing = tmp_path / "nothing.html"  # a window with no matter: every chart empty, and still no error
+    write(store, nothing, Scope(unit=UNIT, since=START + 3650 * DAY))
+
     with Chromium(tmp_path / "chromium") as browser:
         visit = browser.visit(page.as_uri(), ready="window.gridflowReportReady === true", values=READ_BACK,
                               screenshot=shot)
+        empty = browser.visit(nothing.as_uri(), ready="window.gridflowReportReady === true",
+                              values={"traces": "Object.keys(window.gridflowReport.charts).map("
+                                                "id => document.getElementById('chart-' + id).data.length)"})
 
+    assert empty.console_errors == [] and empty.values["traces"] == [0] * 6
     assert visit.console_errors == []
     assert [u for u in visit.requests if not u.startswith(("file:", "data:", "blob:"))] == []
     assert visit.values["svgs"] and all(n >= 1 for n in visit.values["svgs"]), visit.values["svgs"]

@@ -77,6 +77,14 @@ def test_time_histograms_have_one_bar_per_bin():
     assert charts["accept"]["data"][0]["y"][0] == 5
 
 
+def test_a_scope_without_matters_draws_no_trace_but_says_so():
+    empty = Pictures(Report(Scope(unit="c-d1"), fig("c-d1", "第1区"), {}, [], "street", "grid_rate"),
+                     "Asia/Shanghai", accept_bins=[0] * (len(ACCEPT_EDGES) + 1))
+    for name, chart in figures(empty).items():
+        assert chart["data"] == [], name  # plotly.js throws on a heatmap or a Sankey of nothing
+        assert chart["layout"]["annotations"][0]["text"] == "no matters to show in this scope"
+
+
 def test_the_page_embeds_every_chart_as_json_and_a_unit_name_cannot_close_the_script():
     page = render(pictures(), script="/* plotly stub */")
     assert page.count("</script>") == 3  # the library, the data, the drawing code
