@@ -52,7 +52,8 @@ class Chromium:
         # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
         self.proc = subprocess.Popen([self.executable, "--headless", "--no-sandbox", "--disable-gpu",
                                       "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-                                      "--disable-background-networking", "--disable-component-update",
+                                      "--disable-dev-shm-usage", "--disable-background-networking",
+                                      "--disable-component-update",
                                       f"--remote-debugging-port={self.port}", "--remote-debugging-address=127.0.0.1",
                                       f"--user-data-dir={self.profile_dir / 'profile'}", "about:blank"],
                                      stdout=log, stderr=subprocess.STDOUT)
