@@ -12,6 +12,7 @@ from projections.render import duration, rank_label
 
 LEVEL_COLOURS = {"city": "#7f3c8d", "district": "#3969ac", "street": "#11a579", "community": "#f2b701",
                  "grid": "#e73f74", "compound": "#80ba5a"}
+LEGEND = {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"}  # above the plot
 FONT = {"family": "system-ui, 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif", "size": 13}
 
 
@@ -21,7 +22,12 @@ def level_name(level: str) -> str:
 
 def _layout(title: str, subtitle: str = "", **extra) -> dict:
     text = f"{title}<br><sub>{subtitle}</sub>" if subtitle else title
-    return {"title": {"text": text, "x": 0, "xanchor": "left"}, "font": FONT, "margin": {"l": 60, "r": 20, "t": 80, "b": 50},
+    for axis in ("xaxis", "yaxis"):  # long tick labels (53 weeks, unit names) push the axis title out
+        if axis in extra:
+            extra[axis] = {"automargin": True, **extra[axis]}
+    top = 110 if "legend" in extra else 80
+    return {"title": {"text": text, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"}, "font": FONT,
+            "margin": {"l": 60, "r": 20, "t": top, "b": 50},
             "paper_bgcolor": "#fff", "plot_bgcolor": "#fff", "height": 420, **extra}
 
 
@@ -49,7 +55,7 @@ def share_by_week(p: Pictures) -> dict:
               "layout": _layout("Share of resolved matters by the level that resolved them, by week reported",
                                 barmode="stack", yaxis={"tickformat": ".0%", "range": [0, 1]},
                                 xaxis={"title": {"text": "week (Monday)"}, "type": "category"},
-                                legend={"orientation": "h", "y": -0.2})}
+                                legend=LEGEND)}
     return figure if p.weeks else _empty(figure)
 
 
@@ -120,7 +126,7 @@ def resolve_times(p: Pictures) -> dict:
     figure = {"data": data, "meta": {"figure": "resolve_seconds"},
               "layout": _layout("Time to resolve (report to the resolution that stands), by resolving level", quantiles,
                                 barmode="stack", xaxis={"type": "category", "title": {"text": "time to resolve"}},
-                                yaxis={"title": {"text": "matters"}}, legend={"orientation": "h", "y": -0.2})}
+                                yaxis={"title": {"text": "matters"}}, legend=LEGEND)}
     return figure if data else _empty(figure)
 
 
