@@ -21,7 +21,8 @@ ESCALATING = LEVEL_NAMES[1:]  # the levels that can hand a matter up
 
 
 def scoped_rows(db: str, scope: Scope, unit_level: Level | None) -> str:
-    """``(rows of matters) WHERE ...``: the matters of the scope, to follow a FROM."""
+    """``(rows of matters) WHERE ...``: the matters of the scope, to follow a FROM (more
+    conditions may follow with AND)."""
     fixed, merged, outer = [], ["reported_at > 0"], []
     if scope.unit is not None and unit_level is not None:
         # the place, category and kind of a matter come from its first `reported` event and never
