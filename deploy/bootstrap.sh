@@ -3,7 +3,7 @@
 # then run the demo or the tests. Safe to run again: every step skips what is already there.
 #
 #   bash deploy/bootstrap.sh install   # system packages + the Python package
-#   bash deploy/bootstrap.sh demo      # install, stack up, gridflow demo [args...]
+#   bash deploy/bootstrap.sh demo      # install, stack up, gridflow demo --reset [args...]
 #   bash deploy/bootstrap.sh test      # install, stack up, python -m pytest -q [args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,7 @@ want_apt() {
 want_apt clickhouse-server clickhouse-client prometheus docker-compose
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)  # the tests verify deploy/systemd/ units
 
 install() {
     if [ ${#need_apt[@]} -gt 0 ]; then
@@ -53,7 +54,8 @@ case "$cmd" in
     demo)
         install
         gridflow stack up
-        exec gridflow demo "$@" ;;
+        # --reset: a second run replaces the first one's database, gridflow_demo (only that one)
+        exec gridflow demo --reset "$@" ;;
     test)
         # headless Chromium (and a CJK font for its screenshots) for tests/integration/test_report_browser.py
         want_apt chromium fonts-wqy-microhei

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from deploy.clickhouse_server import ClickHouseServer
 from deploy.kafka_broker import KafkaBroker
+from deploy.prometheus_config import write_local_config
 from deploy.process import StackError, port_open, running_pid, start_detached, stop, tail, wait_until
 from deploy.service import Service
 from gridflow.settings import ENV_PREFIX, Settings
@@ -92,6 +93,7 @@ class Stack:
             for service, proc, t0 in started:  # started together, so their start-ups overlap
                 self._wait_ready(service, proc)
                 outcomes[service.name] = Outcome(service.name, "started", proc.pid, service.address, time.monotonic() - t0)
+            write_local_config(self.settings)  # for Prometheus, from the settings of this `up`
             return [outcomes[s.name] for s in self.services]
 
     def ensure_up(self) -> None:

@@ -22,6 +22,7 @@ COMMANDS = {
     "simulate": "simulate a city's matters through the publisher SDK",
     "demo": "run the whole pipeline on a simulated city and show the statistics",
     "api": "serve Open311 GeoReport v2 and the status API over HTTP",
+    "org": "check an org tree file, show its diff against the org topic, publish it with --publish",
 }
 
 

@@ -57,8 +57,9 @@ def render(result) -> str:
     database = result.settings.clickhouse_database
     lines += ["", "Where to look next:"]
     lines += _columns([
-        (f"gridflow stats --unit {city}", "drill down: the districts of that city, ranked"),
-        ("gridflow stats --unit <id> --format csv", "any unit at any of the six levels; --from/--to, --category"),
+        (f"gridflow stats --database {database} --unit {city}", "drill down: the districts of that city, ranked"),
+        (f"gridflow stats --database {database} --unit <id> --format csv",
+         "any unit at any of the six levels; --from/--to, --category"),
         (f"gridflow sql \"SELECT resolved_level, count() AS matters FROM {database}.matters "
          "GROUP BY resolved_level ORDER BY matters DESC\"", ""),
         ("docs/statistics.md", "every figure defined, with its SQL"),

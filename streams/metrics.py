@@ -37,6 +37,10 @@ PARTITIONS = Gauge("gridflow_worker_partitions", "Intake partitions this worker 
 RECOVERY_SECONDS = Histogram("gridflow_worker_recovery_seconds", "Reading a partition set's states back",
                              buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
 REPAIRS = Counter("gridflow_worker_repairs_total", "Stalls the watchdog repaired without a restart", ["kind"])
+ORG_UNITS = Gauge("gridflow_worker_org_units", "Org units in force in the worker's tree")
+ORG_CHANGES = Counter("gridflow_worker_org_changes_total", "Org unit records the worker applied while running")
+ORG_CATCH_UPS = Counter("gridflow_worker_org_catch_ups_total",
+                        "Reads of the org topic to its end before deciding an event naming an unknown unit")
 
 
 def exposition() -> tuple[bytes, str]:

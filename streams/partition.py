@@ -17,11 +17,13 @@ from events.state import Context, MatterState, decide
 from events.types import DeadlineReached, Event
 from streams import metrics, states
 from streams.deadlines import Timers
+from streams.errors import OrgBehind
 from streams.intake import Bad, classify
 from streams.pending import Pending
 
 STAGE = "matters"
 WALL, EVENT = "wall", "event"
+NAMES_UNIT = {"reported": "place", "resolved": "unit"}  # event type -> its field the tree must know
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Partition:
         self.changelog_next = -1  # offset after our last state record; -1: not known
         self._touched: dict[str, MatterState] = {}
         self._clock_moved = False
+        self.org_gate = False  # raise OrgBehind for an unknown unit instead of deciding (streams/orgfollow.py)
         for key, raw in (saved or {}).items():
             self.restore(key, raw)
 
@@ -91,6 +94,8 @@ class Partition:
             out.count(metrics.DEADLETTERS, got.stage, got.code)
             out.deadletter(record, got)
             return
+        if self.org_gate and (name := NAMES_UNIT.get(got.TYPE)) and getattr(got, name) not in self.rules.ctx.tree:
+            raise OrgBehind(getattr(got, name))  # nothing changed yet: the record is handled again
         out.count(metrics.EVENTS_IN, record.topic, got.TYPE)
         if got.TYPE == "watermark":
             self.advance(got.occurred_at, out)

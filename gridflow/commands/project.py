@@ -1,8 +1,10 @@
 """gridflow project: the projector, event log -> ClickHouse, until stopped (SIGTERM/Ctrl-C).
 
-Exit codes: 0 stopped; 1 Kafka unreachable at start; 65 (EX_DATAERR) the dead-letter circuit
-breaker tripped: most recent records failed unexpectedly, nothing past the last good batch was
-committed, and a restart trips again until the cause is fixed (docs/operations.md)."""
+Exit codes: 0 stopped; 1 Kafka unreachable at start; 2 the database holds another topic prefix's
+projection (fix GRIDFLOW_CLICKHOUSE_DATABASE: a restart repeats it); 65 (EX_DATAERR) the
+dead-letter circuit breaker tripped: most recent records failed unexpectedly, nothing past the
+last good batch was committed, and a restart trips again until the cause is fixed
+(docs/operations.md)."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +13,7 @@ import sys
 import time
 
 EXIT_BREAKER = 65
+EXIT_CONFIG = 2  # the settings cannot work (the database projects another prefix): a restart repeats it
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +58,7 @@ def run(args: argparse.Namespace, settings) -> int:
     from projections import metrics
     from projections.app import build_projector, load_org_file
     from projections.errors import ProjectorHalted
+    from projections.owner import PrefixMismatch, claim
 
     stop = {"now": False, "projector": None}
 
@@ -71,6 +75,11 @@ def run(args: argparse.Namespace, settings) -> int:
     if store is None:
         return 0
     try:
+        try:
+            claim(store, settings.topic_prefix)
+        except PrefixMismatch as exc:
+            print(f"gridflow project: {exc}", file=sys.stderr, flush=True)
+            return EXIT_CONFIG
         if args.org:
             load_org_file(store, args.org, log)
         try:

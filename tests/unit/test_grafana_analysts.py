@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import yaml
@@ -16,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "deploy" / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "gridflow-analysts.json"
 DATASOURCE = GRAFANA / "provisioning" / "datasources" / "clickhouse.yml"
+GRAFANA_USER = ROOT / "deploy" / "docker" / "clickhouse" / "users.d" / "gridflow-grafana.xml"
 # the macros of grafana-clickhouse-datasource 4.x that these queries may use
 PLUGIN_MACROS = {"$__fromTime", "$__toTime", "$__fromTime_ms", "$__toTime_ms", "$__timeFilter", "$__dateFilter",
                  "$__timeInterval", "$__interval_s", "$__conditionalAll"}
@@ -32,7 +34,7 @@ def test_the_committed_dashboard_is_what_the_generator_builds():
 
 def test_every_panel_reads_the_provisioned_clickhouse_datasource_with_sql():
     source = yaml.safe_load(DATASOURCE.read_text())["datasources"][0]
-    assert source["type"] == "grafana-clickhouse-datasource" and source["jsonData"]["username"] == "analyst"
+    assert source["type"] == "grafana-clickhouse-datasource" and source["jsonData"]["username"] == "grafana"
     assert source["secureJsonData"]["password"].startswith("$"), "the password comes from the environment"
     d = dashboard()
     ids = [p["id"] for p in d["panels"]]
@@ -70,3 +72,30 @@ def test_the_queries_read_only_the_analysts_views_and_no_personal_data():
         sql = panel["targets"][0]["rawSql"]
         assert set(re.findall(r"\$\{database\}\.(\w+)", sql)) <= views, panel["title"]
         assert not re.search(r"reporter|phone|address|\btext\b|note", sql), panel["title"]
+
+
+def test_grafanas_clickhouse_user_is_read_only_with_the_analysts_limits_from_the_grafana_container_only():
+    from deploy.clickhouse_server import ANALYST_LIMITS
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    root = ET.parse(GRAFANA_USER).getroot()
+    user = root.find("users/grafana")
+    source = yaml.safe_load(DATASOURCE.read_text())["datasources"][0]
+    assert user is not None and source["jsonData"]["username"] == "grafana"
+    profile = root.find(f"profiles/{user.findtext('profile')}")
+    assert profile.findtext("readonly") == "1" and profile.findtext("log_queries") == "0"
+    for name, value in ANALYST_LIMITS.items():
+        assert int(profile.findtext(name.removeprefix("analyst_"))) == value, name
+    # the plugin sets max_execution_time on each query: allowed in readonly, never above the limit
+    constraint = profile.find("constraints/max_execution_time")
+    assert constraint.find("changeable_in_readonly") is not None
+    assert int(constraint.findtext("max")) == ANALYST_LIMITS["analyst_max_execution_time"]
+    assert [d.text for d in user.findall("allow_databases/database")] == ["gridflow"]
+    address = compose["grafana"]["networks"]["default"]["ipv4_address"]
+    assert [ip.text for ip in user.findall("networks/ip")] == [address] and not user.findall("networks/host")
+    # one password, set for ClickHouse (the user) and for Grafana (the datasource)
+    variable = user.find("password").get("from_env")
+    assert source["secureJsonData"]["password"] == f"${variable}"
+    assert variable in compose["clickhouse"]["environment"] and variable in compose["grafana"]["environment"]
+    mounts = [v.split(":")[0] for v in compose["clickhouse"]["volumes"]]
+    assert "./deploy/docker/clickhouse/users.d/gridflow-grafana.xml" in mounts

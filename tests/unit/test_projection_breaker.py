@@ -114,6 +114,7 @@ def test_gridflow_project_exits_65_when_the_breaker_trips(monkeypatch, capsys):
 
     monkeypatch.setattr(signal, "signal", lambda *args: None)
     monkeypatch.setattr(project, "open_store_waiting", lambda settings, stopping: FakeStore())
+    monkeypatch.setattr("projections.owner.claim", lambda store, prefix: None)  # the fake store keeps no tables
     monkeypatch.setattr(projections.app, "build_projector", lambda *args, **kwargs: Halting())
     args = argparse.Namespace(org=None, progress_seconds=10.0, until_idle=False, no_metrics=True,
                               metrics_host="127.0.0.1")
