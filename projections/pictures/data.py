@@ -67,10 +67,10 @@ def collect(store: Store, scope: Scope = Scope(), *, tz: str = "Asia/Shanghai", 
     report = compute(store, scope, rank_by=rank_by, catalogue=catalogue)
     level = unit_info(store, scope.unit)[0] if scope.unit else None
     rows = scoped_rows(store.database, scope, level)
-    db_counts = ",\n  ".join(catalogue.aggregates())
+    counts = ",\n  ".join(catalogue.aggregates())
     pics = Pictures(report, tz)
 
-    weekly = store.query_dicts(f"SELECT {week_sql(tz)} AS week,\n  {db_counts}\nFROM {rows}\nGROUP BY week ORDER BY week")
+    weekly = store.query_dicts(f"SELECT {week_sql(tz)} AS week,\n  {counts}\nFROM {rows}\nGROUP BY week ORDER BY week")
     pics.weeks = [r["week"] for r in weekly]
     pics.weekly = [_figures(r, catalogue) for r in weekly]
 
@@ -84,7 +84,7 @@ def collect(store: Store, scope: Scope = Scope(), *, tz: str = "Asia/Shanghai", 
         wanted = f" AND {group} IN {lit(tuple(f.unit for f in pics.units))}" if pics.units else " AND 0"
     else:
         group, wanted = lit(report.total.unit), ""
-    cells = store.query_dicts(f"SELECT {group} AS grp, {week_sql(tz)} AS week,\n  {db_counts}\nFROM {rows}{wanted}\n"
+    cells = store.query_dicts(f"SELECT {group} AS grp, {week_sql(tz)} AS week,\n  {counts}\nFROM {rows}{wanted}\n"
                               "GROUP BY grp, week")
     by_cell = {(r["grp"], r["week"]): _figures(r, catalogue) for r in cells}
     empty = Figures(catalogue=catalogue)
