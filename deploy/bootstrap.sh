@@ -9,9 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in clickhouse-server clickhouse-client prometheus docker-compose; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
-done
+want_apt() {
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+    done
+}
+want_apt clickhouse-server clickhouse-client prometheus docker-compose
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)  # the tests verify deploy/systemd/ units
@@ -35,7 +38,7 @@ install() {
     fi
     # Installed, and installed from this checkout (not from another clone on the machine)?
     local here="$PWD"
-    if ! (cd / && python -c "import os, sys, gridflow, faust, chdb, pytest, crc32c
+    if ! (cd / && python -c "import os, sys, gridflow, faust, chdb, pytest, crc32c, plotly
 sys.exit(os.path.dirname(os.path.dirname(os.path.abspath(gridflow.__file__))) != sys.argv[1])" "$here") 2>/dev/null \
         || [ -n "${GRIDFLOW_REINSTALL:-}" ]; then
         echo "== installing gridflow (pip install -e '.[dev,embedded,rocksdb]')"
@@ -54,6 +57,8 @@ case "$cmd" in
         # --reset: a second run replaces the first one's database, gridflow_demo (only that one)
         exec gridflow demo --reset "$@" ;;
     test)
+        # headless Chromium (and a CJK font for its screenshots) for tests/integration/test_report_browser.py
+        want_apt chromium fonts-wqy-microhei
         install
         gridflow stack up
         exec python -m pytest -q "$@" ;;

@@ -16,6 +16,7 @@ COMMANDS = {
     "project": "run the projector: event log -> ClickHouse",
     "rebuild": "replay the event log from offset zero into fresh tables",
     "stats": "print statistics for an org unit",
+    "report": "write the statistics of an org unit as charts in one HTML file",
     "sql": "run one SQL query on the configured ClickHouse store and print a table",
     "publish": "publish events from a JSON-lines file",
     "simulate": "simulate a city's matters through the publisher SDK",

@@ -51,6 +51,7 @@ class DemoResult:
     metrics: list[tuple[str, str, str]] = field(default_factory=list)  # (meaning, metric, value)
     metric_texts: dict[str, str | None] = field(default_factory=dict)  # child name -> its /metrics text
     deadletters: int = 0  # records on the run's dead-letter topic (the simulator sends no bad input)
+    report_html: Path | None = None  # the charts (`gridflow report`) of the whole city
 
 
 DEMO_DATABASE = "gridflow_demo"
@@ -121,6 +122,7 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
     from gridflow.city import generate
     from gridflow.pipeline import PipelineWatch
     from gridflow.simulate import simulate
+    from projections.pictures import write as write_report
     from projections.store import open_store
     from projections.stats import Scope, compute
     from streams.app import app_id
@@ -183,10 +185,12 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
     store = open_store(settings)
     try:
         report = compute(store, Scope())
+        write_report(store, workdir / "report.html")
     finally:
         store.close()
     timings["total"] = time.monotonic() - t0
-    return DemoResult(settings, truth, report, workdir, timings, metrics, metric_texts, deadletters)
+    return DemoResult(settings, truth, report, workdir, timings, metrics, metric_texts, deadletters,
+                      report_html=workdir / "report.html")
 
 
 def _snapshot(children: list[Child], workdir: Path,

@@ -65,7 +65,8 @@ def render(result) -> str:
         ("docs/statistics.md", "every figure defined, with its SQL"),
         ("docs/metrics.md", "every metric, and the alerts on them"),
         (str(result.workdir), "the run: org tree, ground truth, logs and metrics of worker and projector"),
-    ])
+    ] + ([(str(result.report_html), "the charts: open it in a browser (`gridflow report --unit <id>` for any unit)")]
+         if result.report_html else []))
     return "\n".join(lines)
 
 

@@ -73,6 +73,10 @@ def test_demo_statistics_agree_with_the_simulators_ground_truth(settings, kafka_
     assert demo_metrics.total(worker, "gridflow_open_matters") == summary["open"]
     assert demo_metrics.total(worker, "gridflow_deadletters_total") == 0
     assert (result.workdir / "projector.metrics").exists()
+    # the charts of the whole city, written into the run's folder and named in the output
+    assert result.report_html == result.workdir / "report.html"
+    assert result.report_html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert str(result.report_html) in render(result)
 
     # the README's SQL gives, per district of 成都市, the 小事不出网格 rate of the drill-down
     assert readme_rows and {district: rate for district, _, rate in readme_rows} == \

@@ -35,9 +35,10 @@ def services() -> dict:
 
 
 SECRETS = ("GRIDFLOW_CLICKHOUSE_PASSWORD", "ANALYST_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "GRIDFLOW_API_KEYS",
-           "GRIDFLOW_API_SECRET")
+           "GRIDFLOW_API_SECRET", "GRAFANA_CLICKHOUSE_PASSWORD")
 SECRET_VALUES = {"GRIDFLOW_CLICKHOUSE_PASSWORD": "pipeline-pw", "ANALYST_PASSWORD": "analyst-pw",
                  "GRAFANA_ADMIN_PASSWORD": "grafana-pw", "GRIDFLOW_API_SECRET": "pseudonym-secret",
+                 "GRAFANA_CLICKHOUSE_PASSWORD": "grafana-ch-pw",
                  "GRIDFLOW_API_KEYS": "demo-app write,read sha256:" + "0" * 64}
 
 
