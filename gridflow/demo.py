@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from gridflow.children import Child, free_port
+from gridflow.console import Progress
 from gridflow.settings import Settings
 
 
@@ -62,28 +63,7 @@ class DemoFailed(Exception):
     pass
 
 
-class Bar:
-    """One line redrawn in place: phase, bar, counters."""
-
-    def __init__(self, stream=sys.stderr):
-        self.stream, self.interactive = stream, stream.isatty()
-        self._last = 0.0
-
-    def show(self, phase: str, done: float, text: str, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and not self.interactive and now - self._last < 5:
-            return  # in a log, a line every 5 s is progress enough
-        self._last = now
-        done = max(0.0, min(1.0, done))
-        bar = "█" * int(done * 28) + "·" * (28 - int(done * 28))
-        line = f"{phase:<11} {bar} {done * 100:5.1f}%  {text}"
-        self.stream.write(("\r" + line + "\x1b[K") if self.interactive else line + "\n")
-        self.stream.flush()
-
-    def end(self) -> None:
-        if self.interactive:
-            self.stream.write("\n")
-            self.stream.flush()
+Bar = Progress  # the progress line every command shares (gridflow.console)
 
 
 def demo_settings(settings: Settings, run_id: str, database: str = DEMO_DATABASE) -> Settings:
