@@ -32,6 +32,9 @@ def problems(result) -> list[str]:
 
 
 def render(result) -> str:
+    import sys
+
+    from gridflow.output import terminal_width
     from projections.render import table
 
     s = result.seconds
@@ -41,7 +44,7 @@ def render(result) -> str:
     lines = ["", *verdict, "", f"Simulated {result.truth.days} days: {len(result.truth):,} matters, "
                  f"{result.truth.events:,} upstream events; pipeline done in {s.get('total', 0):.0f}s "
                  f"(publish {s.get('publish', 0):.0f}s, then processing {s.get('drain', 0):.0f}s).", ""]
-    lines.append(table(result.report))
+    lines.append(table(result.report, width=terminal_width(sys.stdout)))
     rows = agreement(result)
     mismatched = [r for r in rows if r[1] != r[2]]
     lines += ["", "Checked against the simulator's ground truth (where each matter was really resolved):"]

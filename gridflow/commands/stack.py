@@ -5,6 +5,7 @@ import argparse
 import sys
 import time
 
+from gridflow.output import add_format_arguments, write
 from gridflow.settings import Settings
 
 
@@ -29,19 +30,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = HELP
     parser.add_argument("action", choices=["up", "down", "status"], help="start, stop or show the stack")
+    add_format_arguments(parser)  # for `status`
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from deploy.stack import ServiceFailed, Stack, StackError, format_status
 
-    stack = Stack(settings)
+    stack = Stack(settings, say=lambda line: print(line, file=sys.stderr, flush=True))
     t0 = time.monotonic()
     try:
         if args.action == "status":
             rows = stack.status()
-            print(format_status(rows))
-            print(f"stack dir: {stack.dir}")
-            _say_where_the_analyst_and_prometheus_are(settings)
+            if args.format == "table":
+                print(format_status(rows))
+                print(f"stack dir: {stack.dir}")
+                _say_where_the_analyst_and_prometheus_are(settings)
+            else:
+                write(["service", "state", "pid", "address"], [(r.service, r.state, r.pid, r.address) for r in rows],
+                      args)
             return 0 if all(r.state != "starting" for r in rows) else 1
         if args.action == "up":
             outcomes = stack.up()

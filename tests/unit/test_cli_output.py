@@ -127,3 +127,24 @@ def test_progress_on_a_terminal_is_redrawn_in_place_and_ends_the_line():
     progress.end()
     assert tty.getvalue().startswith("\rprocessing") and tty.getvalue().endswith("\n")
     assert "\nworker started\n\rprocessing" in tty.getvalue()
+
+
+def test_a_slow_step_of_stack_up_says_it_is_still_going():
+    import sys
+
+    from deploy.kafka_broker import run_saying
+
+    said: list[float] = []
+    code, output = run_saying([sys.executable, "-c", "import time; time.sleep(1.5); print('done')"], said.append,
+                              every=0.4)
+    assert code == 0 and output.strip() == "done"
+    assert len(said) >= 2 and said == sorted(said)
+
+
+def test_help_and_the_machine_formats_do_not_load_the_table_library():
+    from test_cli_startup import imported
+
+    for args in (["--help"], ["stats", "--help"], ["sql", "--help"]):
+        assert "rich" not in imported(args), args
+    unreachable = {"GRIDFLOW_STORE": "server", "GRIDFLOW_CLICKHOUSE_PORT": "1"}
+    assert "rich" not in imported(["sql", "SELECT 1", "--format", "csv"], **unreachable)
