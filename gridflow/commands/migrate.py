@@ -3,19 +3,16 @@ from __future__ import annotations
 
 import argparse
 
-from gridflow.output import add_format_arguments, write
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--org", metavar="FILE", help="also load an org tree (CSV unit_id,level,parent_id,name or JSON lines)")
     parser.add_argument("--database", help="database to migrate (default: GRIDFLOW_CLICKHOUSE_DATABASE)")
     parser.add_argument("--status", action="store_true", help="list the migrations and whether each is applied")
-    add_format_arguments(parser)  # for --status
 
 
 def run(args: argparse.Namespace, settings) -> int:
-    from projections.app import load_org_file
     from gridflow.console import CliError, store_error
+    from projections.app import load_org_file
     from projections.errors import ProjectionError, StoreError
     from projections.migrate import applied, discover, migrate
     from projections.store import open_store
@@ -24,8 +21,8 @@ def run(args: argparse.Namespace, settings) -> int:
         with open_store(settings, args.database) as store:
             if args.status:
                 done = applied(store)
-                write(["migration", "state"], [(f"{m.version:04d}_{m.name}", "applied" if m.version in done else "pending")
-                                               for m in discover()], args)
+                for m in discover():
+                    print(f"{m.version:04d}_{m.name}: {'applied' if m.version in done else 'pending'}")
                 return 0
             new = migrate(store)
             where = f"{store.kind} {store.database}"
