@@ -31,13 +31,14 @@ COMMANDS = {
     "deadletters": "list, show and re-drive the dead-letter topic",
 }
 
-# How `gridflow --help` groups the commands; a command in no group is listed under "more".
+# How `gridflow --help` groups the commands; a command in no group is listed under "more",
+# and a name here that is not in COMMANDS (not built yet) is left out.
 GROUPS = {
     "try it": ["demo", "simulate"],
-    "analyse": ["stats", "sql"],
+    "analyse": ["stats", "sql", "report"],
     "feed it": ["publish", "api"],
     "run the pipeline": ["stack", "topics", "worker", "project"],
-    "maintain": ["migrate", "rebuild"],
+    "look after it": ["migrate", "rebuild", "org", "deadletters"],
 }
 
 INTRO = """\
