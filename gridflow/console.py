@@ -59,27 +59,34 @@ def port_error(host: str, port: int, what: str, exc: OSError) -> CliError:
 
 class Progress:
     """One progress line. On a terminal it is redrawn in place (``\\r``); anywhere else (a log,
-    a pipe, CI) a plain line is written every ``every`` seconds and never a ``\\r``.
+    a pipe, CI) a plain line is written every ``every`` seconds, the first ``every`` seconds
+    after the start (a shorter task writes none), and never a ``\\r``.
 
         progress = Progress()
         progress.show("simulating", 0.4, "day 12/30  matters 4,210")
         progress.end()
+
+    ``after``: on a terminal too, nothing before that many seconds (a quick scan stays quiet).
+    ``clear``: ``end()`` erases the line on a terminal instead of keeping it.
     """
 
-    def __init__(self, stream: TextIO | None = None, *, every: float = 5.0, interactive: bool | None = None):
+    def __init__(self, stream: TextIO | None = None, *, every: float = 5.0, interactive: bool | None = None,
+                 after: float = 0.0, clear: bool = False):
         self.stream = stream or sys.stderr
         self.interactive = self.stream.isatty() if interactive is None else interactive
-        self.every = every
-        self._last = 0.0
+        self.every, self.after, self.clear = every, after, clear
+        self._started = self._last = time.monotonic()
         self._drawn = False
 
     def show(self, phase: str, done: float | None, text: str = "", *, force: bool = False) -> None:
-        """``done`` is the share done (0..1), or None when the end is unknown."""
+        """``done`` is the share done (0..1), or None when the end is unknown; ``force`` writes
+        the line whatever the time (a last state worth keeping)."""
         now = time.monotonic()
-        if not force and not self.interactive and now - self._last < self.every:
-            return
-        if self.interactive and not force and now - self._last < 0.1:
-            return  # a terminal redraw ten times a second is smooth enough
+        if not force:
+            if now - self._started < self.after:
+                return
+            if now - self._last < (0.1 if self.interactive else self.every):
+                return  # a terminal redrawn ten times a second is smooth enough
         self._last = now
         if done is None:
             line = f"{phase:<11} {text}".rstrip()
@@ -102,7 +109,7 @@ class Progress:
 
     def end(self) -> None:
         if self._drawn:
-            self.stream.write("\n")
+            self.stream.write("\r\x1b[K" if self.clear else "\n")
             self.stream.flush()
             self._drawn = False
 

@@ -98,16 +98,17 @@ def terminal_width(stream: TextIO, wide: bool = False) -> int | None:
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[str]], *, right: Iterable[int] = (),
-          wrap: Iterable[int] = (), width: int | None = None) -> str:
+          wrap: Iterable[int] = (), cut: Iterable[int] = (), width: int | None = None) -> str:
     """Aligned columns under a rule. With a ``width``, headers wrap at spaces, ``wrap``
-    columns wrap, and the columns that still do not fit are left out and named on a last line."""
+    columns wrap, ``cut`` columns are cut with "…" (a long message), and the columns that
+    still do not fit are left out and named on a last line."""
     from rich import box
     from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    right, wrap = set(right), set(wrap)
+    right, wrap, cut = set(right), set(wrap), set(cut)
 
     def natural(i: int) -> int:
         return max([cell_len(head[i])] + [cell_len(r[i]) for r in rows])
@@ -115,7 +116,7 @@ def table(head: Sequence[str], rows: Sequence[Sequence[str]], *, right: Iterable
     def least(i: int) -> int:
         header = max((cell_len(w) for w in head[i].split()), default=1)
         cells = max([cell_len(r[i]) for r in rows], default=0)
-        return max(header, min(cells, WRAP_MIN) if i in wrap else cells)
+        return max(header, min(cells, WRAP_MIN) if i in wrap | cut else cells)
 
     keep = list(range(len(head)))
     sizes = {i: natural(i) for i in keep}
@@ -135,7 +136,7 @@ def table(head: Sequence[str], rows: Sequence[Sequence[str]], *, right: Iterable
                  header_style="", highlight=False)
     for i in keep:
         grid.add_column(Text(head[i]), justify="right" if i in right else "left", width=sizes[i],
-                        overflow="fold")
+                        overflow="ellipsis" if i in cut else "fold", no_wrap=i in cut)
     for r in rows:
         grid.add_row(*(Text(r[i]) for i in keep))
     total = sum(sizes[i] for i in keep) + GAP * len(keep)

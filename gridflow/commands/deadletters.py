@@ -12,8 +12,9 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gridflow.output import add_format_arguments, check_format_arguments, terminal_width
+
 STAGES = ("intake", "matters", "projector")
-FORMATS = ("table", "csv", "json", "jsonl")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing = sub.add_parser("list", help="dead letters, filtered, as a table, CSV, JSON or JSON lines",
                              description="Dead letters on <prefix>.matters.deadletter, oldest first per partition.")
     _filters(listing)
-    listing.add_argument("--format", choices=FORMATS, default="table",
-                         help="table (for people), csv, json (one list) or jsonl (one object a line)")
+    add_format_arguments(listing)
     listing.add_argument("--limit", type=int, default=100, help="rows to print in the table (default 100)")
     show = sub.add_parser("show", help="one dead letter decoded: reason, source, original bytes",
                           description="Dead letters named by their ref (<partition>:<offset>, as `list` shows).")
@@ -139,6 +139,7 @@ def _list(args, settings, zone) -> int:
     from gridflow.deadletters import render
     from gridflow.deadletters.topic import markers
 
+    check_format_arguments(args)
     marks = markers(settings)
     scanning = Scanning(settings, _filter(args, zone))
     rows = (render.row(letter, marks, zone) for letter in scanning)
@@ -152,6 +153,7 @@ def _list(args, settings, zone) -> int:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     elif args.format == "csv":
+        out.write("\ufeff" if args.bom else "")
         writer = csv.DictWriter(out, fieldnames=render.COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows({**r, "redriven": "true" if r["redriven"] else "false"} for r in rows)
@@ -162,7 +164,7 @@ def _list(args, settings, zone) -> int:
             if len(shown) <= args.limit:
                 shown.append(row)
         n = scanning.counts.matched
-        out.write(render.table(shown, args.limit, n) if shown else "")
+        out.write(render.table(shown, args.limit, n, terminal_width(out, args.wide)) if shown else "")
         out.write(f"({n} dead letter{'s' if n != 1 else ''} of {scanning.counts.read:,} read on "
                   f"{settings.topics.deadletter}; {redriven} re-driven)\n")
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import shutil
 import sys
 import time
 from datetime import datetime, timezone
@@ -17,29 +16,20 @@ COLUMNS = ("ref", "at", "stage", "code", "matter", "type", "event_id", "source",
 
 
 class Progress:
-    """Records read, on stderr: redrawn in place on a terminal, a line every 5 s in a log;
-    nothing for a scan shorter than a second."""
+    """Records read, on stderr, as the shared progress line (``gridflow.console.Progress``):
+    redrawn in place on a terminal, a line every 5 s in a log; nothing for a scan shorter than
+    a second."""
 
     def __init__(self, stream=None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.started = self.last = time.monotonic()
-        self.drawn = False
+        from gridflow.console import Progress as Line
+
+        self.line = Line(stream, after=1.0, clear=True)
 
     def show(self, read: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.started < 1 or now - self.last < (0.2 if self.tty else 5):
-            return
-        self.last = now
-        line = f"deadletters: read {read:,} of {total:,} records ({read / max(total, 1):.0%})"
-        self.stream.write(f"\r{line}\x1b[K" if self.tty else line + "\n")
-        self.stream.flush()
-        self.drawn = self.tty
+        self.line.show("deadletters:", None, f"read {read:,} of {total:,} records ({read / max(total, 1):.0%})")
 
     def end(self) -> None:
-        if self.drawn:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
+        self.line.end()
 
 
 def when(ms: int, zone: ZoneInfo) -> str:
@@ -53,21 +43,18 @@ def row(letter, marks: dict, zone: ZoneInfo) -> dict:
             "redriven": letter.ref in marks, "message": letter.message}
 
 
-def table(rows: list[dict], limit: int, total: int) -> str:
-    """Aligned columns; the message cut to what the terminal leaves."""
+def table(rows: list[dict], limit: int, total: int, width: int | None = None) -> str:
+    """The shared table (``gridflow.output.table``), the message cut to what the terminal leaves."""
+    from gridflow.output import table as columns
+
     names = ("ref", "at", "stage", "code", "matter", "type", "redriven", "message")
-    shown = [{**r, "at": r["at"][:19].replace("T", " "), "redriven": "yes" if r["redriven"] else ""}
-             for r in rows[:limit]]
-    widths = {n: max([len(n)] + [len(str(r[n])) for r in shown]) for n in names[:-1]}
-    room = max(20, shutil.get_terminal_size((160, 24)).columns - sum(widths.values()) - 2 * len(widths))
-    buf = io.StringIO()
-    buf.write("  ".join(n.ljust(widths.get(n, 0)) for n in names).rstrip() + "\n")
-    for r in shown:
-        message = r["message"] if len(r["message"]) <= room else r["message"][:room - 1] + "…"
-        buf.write("  ".join([str(r[n]).ljust(widths[n]) for n in names[:-1]] + [message]).rstrip() + "\n")
+    shown = [[str(r[n]) for n in names]
+             for r in ({**r, "at": r["at"][:19].replace("T", " "), "redriven": "yes" if r["redriven"] else ""}
+                       for r in rows[:limit])]
+    text = columns(names, shown, cut=[len(names) - 1], width=width) + "\n"
     if total > limit:
-        buf.write(f"(first {limit} shown: --limit, or --format csv for all)\n")
-    return buf.getvalue()
+        text += f"(first {limit} shown: --limit, or --format csv for all)\n"
+    return text
 
 
 def jsonable(value):

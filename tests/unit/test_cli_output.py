@@ -106,16 +106,21 @@ def test_the_statistics_as_json_lines_are_the_csv_rows():
     assert render.to_csv(sample(), bom=True) == "\ufeff" + render.to_csv(sample())
 
 
-def test_progress_in_a_log_is_plain_lines_at_most_every_few_seconds():
+def test_progress_in_a_log_is_plain_lines_every_few_seconds(monkeypatch):
+    import gridflow.console
+
+    clock = [1000.0]
+    monkeypatch.setattr(gridflow.console.time, "monotonic", lambda: clock[0])
     log = io.StringIO()
-    progress = Progress(log, every=3600)
-    for day in range(10):
-        progress.show("simulating", day / 10, f"day {day}/10")
+    progress = Progress(log, every=5)
+    for day in range(12):  # a day every second: lines at 5 s and 10 s
+        clock[0] += 1
+        progress.show("simulating", day / 12, f"day {day}/12")
     progress.show("simulating", 1.0, "done", force=True)
     progress.end()
-    text = log.getvalue()
-    assert "\r" not in text and "\x1b" not in text
-    assert text.splitlines() == [text.splitlines()[0], text.splitlines()[-1]] and "100.0%  done" in text
+    assert "\r" not in log.getvalue() and "\x1b" not in log.getvalue()
+    lines = log.getvalue().splitlines()
+    assert [line.split()[-1] for line in lines] == ["4/12", "9/12", "done"] and "100.0%  done" in lines[-1]
 
 
 def test_progress_on_a_terminal_is_redrawn_in_place_and_ends_the_line():
