@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name != f"gridflow.commands.{name}":
                 raise
             continue  # not built yet
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, prog=f"gridflow {name}")
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
