@@ -41,7 +41,7 @@ def render(result) -> str:
     failed = problems(result)
     verdict = (["FAILED: " + "; ".join(failed) + "."] if failed
                else ["OK: every figure agrees with the ground truth and nothing was dead-lettered."])
-    lines = ["", *verdict, "", f"Simulated {result.truth.days} days: {len(result.truth):,} matters, "
+    lines = [*verdict, "", f"Simulated {result.truth.days} days: {len(result.truth):,} matters, "
                  f"{result.truth.events:,} upstream events; pipeline done in {s.get('total', 0):.0f}s "
                  f"(publish {s.get('publish', 0):.0f}s, then processing {s.get('drain', 0):.0f}s).", ""]
     lines.append(table(result.report, width=terminal_width(sys.stdout)))

@@ -38,7 +38,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                           workers=args.workers, drain_timeout=args.drain_timeout,
                           watermark_minutes=args.watermark_minutes, reset=args.reset)
     try:
-        result = run_demo(settings, options, say=lambda line: print(line, flush=True))
+        # what the run is about goes with the progress, on stderr: stdout opens with the verdict
+        result = run_demo(settings, options, say=lambda line: print(line, file=sys.stderr, flush=True))
     except (DemoFailed, StackError) as exc:
         print(f"\ngridflow demo: {exc}", file=sys.stderr)
         return 1
