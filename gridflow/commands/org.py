@@ -11,7 +11,7 @@ from gridflow.settings import Settings
 HELP = """\
 FILE is the whole tree in force: CSV with the header unit_id,level,parent_id,name, JSON lines
 (.jsonl: one {"unit", "level", "parent", "name"} map a line) or a JSON array of those maps
-(.json). It is checked first (one city root; every parent present and exactly one level up;
+(.json). It is checked first (every root a city, one or several; every parent present and exactly one level up;
 no id twice; no cycle), each problem named by its file and line. The diff against the org
 topic lists every unit added, moved (new parent), renamed, retired (on the topic, not in the
 file) or restored (retired, in the file again), with its next revision. Nothing is sent
