@@ -19,12 +19,11 @@ import time
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from events import codec
-from events.errors import EventError
 from events.orgchanges import in_force
 from events.orgtree import OrgTree, OrgUnit
 from streams import metrics
 from streams.errors import OrgTopicError
+from streams.orgsource import read_unit
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +79,12 @@ class OrgFollower:
     def _absorb(self, batch: dict) -> None:
         for records in batch.values():
             for record in records:
-                key = record.key.decode("utf-8", "replace") if record.key else ""
-                if record.value is None:  # a tombstone: the unit is forgotten (retire it instead)
+                if (read := read_unit(record)) is None:
+                    continue
+                key, unit = read
+                if unit is None:
                     self._changed |= self.records.pop(key, None) is not None
-                    continue
-                try:
-                    unit = codec.decode_org_unit(record.value)
-                except EventError as exc:
-                    log.warning("org topic %s[%d]@%d: skipped a bad unit record: %s",
-                                record.topic, record.partition, record.offset, exc)
-                    continue
-                if self.records.get(unit.unit_id) != unit:
+                elif self.records.get(unit.unit_id) != unit:
                     self.records[unit.unit_id] = unit
                     self._changed = True
                     metrics.ORG_CHANGES.inc()

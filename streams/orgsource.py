@@ -74,17 +74,27 @@ def read_org_topic(settings: Settings, timeout: float, ends_out: dict[int, int] 
                 raise NoOrgTree(f"reading {settings.topics.org} took longer than {timeout:.0f}s")
             for records in consumer.poll(timeout_ms=500).values():
                 for record in records:
-                    key = record.key.decode("utf-8") if record.key else ""
-                    if record.value is None:
+                    if (read := read_unit(record)) is None:
+                        continue
+                    key, unit = read
+                    if unit is None:
                         units.pop(key, None)
-                        continue
-                    try:
-                        unit = codec.decode_org_unit(record.value)
-                    except EventError as exc:
-                        log.warning("org topic %s[%d]@%d: skipped a bad unit record: %s",
-                                    record.topic, record.partition, record.offset, exc)
-                        continue
-                    units[unit.unit_id] = unit
+                    else:
+                        units[unit.unit_id] = unit
         return units
     finally:
         consumer.close()
+
+
+def read_unit(record) -> tuple[str, OrgUnit | None] | None:
+    """(key, unit) of an org topic record, (key, None) for a tombstone (the unit is forgotten:
+    retire units instead), None for a record that does not decode (logged and skipped)."""
+    key = record.key.decode("utf-8", "replace") if record.key else ""
+    if record.value is None:
+        return key, None
+    try:
+        return key, codec.decode_org_unit(record.value)
+    except EventError as exc:
+        log.warning("org topic %s[%d]@%d: skipped a bad unit record: %s",
+                    record.topic, record.partition, record.offset, exc)
+        return None
