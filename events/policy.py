@@ -8,6 +8,9 @@
   naming none is the default. Durations: ``30m``, ``8h``, ``2d`` (natural) or ``3wd``
   (working days on the official calendar).
 - ``warn_at``: shares of the resolve time at which a warning is emitted.
+- ``matching``: the resources list (三张清单): which categories are matched against it, the
+  ranking rule's weights, how many candidates a proposal names, related categories that
+  fit half, and the claim deadline after a dispatch naming a resource (per category).
 - ``future_tolerance``: how far an upstream event may lie ahead of the stream clock before
   it is rejected ``from_future``: ``wall`` for the wall clock (production), ``event`` for
   event time (simulation and replay, where the clock is the newest watermark). Natural
@@ -78,10 +81,44 @@ class Category:
     entry: dict[str, Level]  # priority -> entry level
 
 
+@dataclass(frozen=True)
+class Matching:
+    """How needs are matched with the resources list (events/matching.py applies it).
+
+    A candidate's score is the weighted mean of four parts, each between 0 and 1: category
+    fit (1 for a category the resource serves, ``related_fit`` for a related one), nearness
+    (1 when a covered unit is the place itself, minus 0.2 per level between them), free
+    capacity (1 - held orders / capacity) and availability at the need's time (1 or 0).
+    """
+
+    categories: frozenset[str] = frozenset()  # needs of these categories are matched
+    weights: tuple[tuple[str, float], ...] = (("fit", 4.0), ("nearness", 3.0), ("load", 2.0),
+                                              ("availability", 1.0))
+    max_candidates: int = 5
+    related: tuple[tuple[str, frozenset[str]], ...] = ()  # category -> categories that fit it half
+    related_fit: float = 0.5
+    claim_within: tuple[tuple[str, Span], ...] = ()  # category (or "default") -> claim deadline
+
+    def weight(self, part: str) -> float:
+        return dict(self.weights)[part]
+
+    def related_to(self, category: str) -> frozenset[str]:
+        return dict(self.related).get(category, frozenset())
+
+    def claim_span(self, category: str) -> Span:
+        spans = dict(self.claim_within)
+        return spans.get(category) or spans.get("default") or _DEFAULT_CLAIM
+
+
+_DEFAULT_CLAIM = Span(4 * 3_600_000, NATURAL, "4h")
+WEIGHT_PARTS = ("fit", "nearness", "load", "availability")
+
+
 class Policy:
     def __init__(self, version: str, categories: dict[str, Category], rules: list[dict], warn_at: tuple[float, ...],
-                 future_tolerance: FutureTolerance | None = None):
+                 future_tolerance: FutureTolerance | None = None, matching: Matching | None = None):
         self.version = version
+        self.matching = matching or Matching()
         self.categories = categories
         self._rules = rules
         self.warn_at = warn_at
@@ -183,7 +220,63 @@ def parse(raw: Any, source: str = "policy") -> Policy:
     if not any(set(r) <= {"accept", "resolve", "warn_at"} for r in rules):
         raise PolicyError(f"{source}: sla: expected a default rule (no level, category or priority)")
     return Policy(str(version), categories, rules, warn_at, _future(f"{source}: future_tolerance",
-                                                                     raw.get("future_tolerance", {})))
+                                                                     raw.get("future_tolerance", {})),
+                  _matching(f"{source}: matching", raw.get("matching", {}), categories))
+
+
+def _matching(where: str, value: Any, categories: dict[str, Category]) -> Matching:
+    known = {"categories", "weights", "max_candidates", "related", "related_fit", "claim_within"}
+    if not isinstance(value, dict) or set(value) - known:
+        extra = sorted(set(value) - known) if isinstance(value, dict) else []
+        raise PolicyError(f"{where}: expected a map with {', '.join(sorted(known))}"
+                          + (f"; unknown key {extra[0]!r}" if extra else ""))
+
+    def category(at: str, name: Any) -> str:
+        if name not in categories:
+            raise PolicyError(f"{at}: expected a declared category, got {name!r}")
+        return name
+
+    names = value.get("categories", [])
+    if not isinstance(names, list):
+        raise PolicyError(f"{where}.categories: expected a list of categories")
+    matched = frozenset(category(f"{where}.categories[{i}]", n) for i, n in enumerate(names))
+    weights = dict(Matching().weights)
+    given = value.get("weights", {})
+    if not isinstance(given, dict) or set(given) - set(WEIGHT_PARTS):
+        raise PolicyError(f"{where}.weights: expected a map with some of {', '.join(WEIGHT_PARTS)}")
+    for part, w in given.items():
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
+            raise PolicyError(f"{where}.weights.{part}: expected a number at least 0, got {w!r}")
+        weights[part] = float(w)
+    if sum(weights.values()) <= 0:
+        raise PolicyError(f"{where}.weights: expected at least one weight above 0")
+    most = value.get("max_candidates", 5)
+    if isinstance(most, bool) or not isinstance(most, int) or not 1 <= most <= 64:
+        raise PolicyError(f"{where}.max_candidates: expected an integer from 1 to 64, got {most!r}")
+    related = value.get("related", {})
+    if not isinstance(related, dict):
+        raise PolicyError(f"{where}.related: expected a map of category to a list of categories")
+    pairs = []
+    for name, others in related.items():
+        if not isinstance(others, list):
+            raise PolicyError(f"{where}.related.{name}: expected a list of categories")
+        pairs.append((category(f"{where}.related", name),
+                      frozenset(category(f"{where}.related.{name}", o) for o in others)))
+    fit = value.get("related_fit", 0.5)
+    if isinstance(fit, bool) or not isinstance(fit, (int, float)) or not 0 <= fit <= 1:
+        raise PolicyError(f"{where}.related_fit: expected a number between 0 and 1, got {fit!r}")
+    claim = value.get("claim_within", {})
+    if isinstance(claim, (str, int, float)):
+        claim = {"default": claim}
+    if not isinstance(claim, dict):
+        raise PolicyError(f"{where}.claim_within: expected a duration, or a map of category (or default) to one")
+    spans = []
+    for name, text in claim.items():
+        if name != "default":
+            category(f"{where}.claim_within", name)
+        spans.append((name, Span.parse(f"{where}.claim_within.{name}", text)))
+    return Matching(matched, tuple((p, weights[p]) for p in WEIGHT_PARTS), most, tuple(sorted(pairs)),
+                    float(fit), tuple(sorted(spans)))
 
 
 def _future(where: str, value: Any) -> FutureTolerance:

@@ -23,9 +23,12 @@ from events.calendar import Calendar
 from events.errors import PolicyError
 from events.ids import derived_id
 from events.levels import Level
+from events.matching import Need, match
 from events.orgtree import OrgTree, OrgUnit
 from events.policy import Policy
+from events.resources import Directory
 from events.routing import entry_unit, escalation_target
+from events.types import RESOURCE_TYPES, CandidatesProposed, NoResource
 from events.types import (DeadlineReached, EscalationRequested, Event, FeedbackGiven, MatterAccepted,
                           MatterCancelled, MatterClaimed, MatterDispatched, MatterEscalated, MatterReopened,
                           MatterReported, MatterResolved, MatterResumed, MatterRouted, MatterSuspended,
@@ -44,7 +47,7 @@ REJECTIONS = ("unknown_matter", "already_reported", "unknown_category", "kind_mi
               "not_upstream", "out_of_order", "closed", "cancelled", "resolved", "not_resolved",
               "not_accepted", "already_accepted", "already_claimed", "suspended", "already_suspended",
               "not_suspended", "not_holder", "feedback_given", "top_level", "from_future", "unknown_unit",
-              "conflict")
+              "conflict", "not_a_matter", "unknown_resource", "resource_withdrawn", "wrong_resource")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class MatterState:
     feedback: str | None = None  # satisfaction, once per resolution
     last_at: int = 0  # newest event time applied
     applied: bytes = b""  # recent applied events, 16 bytes each (events/applied.py)
+    resource: str | None = None  # the resource it was dispatched to or claimed by, in this cycle
+    claim_by: int | None = None  # claim deadline while dispatched to a resource and not yet claimed
 
     @property
     def is_open(self) -> bool:
@@ -83,12 +88,25 @@ class MatterState:
         """Pending timers, earliest first; none while suspended, resolved, closed or cancelled."""
         if self.status not in OPEN or self.suspended_at is not None:
             return []
-        return sla.timers(self.deadlines, self.fired, awaiting_accept=self.status == NEW)
+        found = sla.timers(self.deadlines, self.fired, awaiting_accept=self.status == NEW)
+        claim = self._claim_timer()
+        return found if claim is None else sorted([*found, claim])
 
     def next_timer(self) -> sla.Timer | None:
         if self.status not in OPEN or self.suspended_at is not None:
             return None
-        return sla.next_timer(self.deadlines, self.fired, awaiting_accept=self.status == NEW)
+        timer = sla.next_timer(self.deadlines, self.fired, awaiting_accept=self.status == NEW)
+        if self.claim_by is not None:
+            claim = self._claim_timer()
+            if claim is not None and (timer is None or claim < timer):
+                return claim
+        return timer
+
+    def _claim_timer(self) -> sla.Timer | None:
+        """The claim deadline: pending while dispatched to a resource that has not claimed."""
+        if self.claim_by is None or self.status != DISPATCHED or self.fired & sla.CLAIM_BIT:
+            return None
+        return sla.Timer(self.claim_by, 1, sla.CLAIM, sla.CLAIM, None, sla.CLAIM_BIT)
 
     def describe(self) -> str:
         where = f"{self.status} at {self.level} {self.unit} (cycle {self.cycle})"
@@ -105,7 +123,7 @@ class MatterState:
 
 
 
-STATE_SCHEMA = 2  # the stored layout; events/state_codec.py has the upcasters from older ones
+STATE_SCHEMA = 3  # the stored layout; events/state_codec.py has the upcasters from older ones
 # Every field set, so that ``evolve`` can make a new matter without the frozen __init__.
 _NEW_STATE = MatterState("", NEW, "", "", "", "", 0, "", "", 1, sla.Deadlines(0, 0, 0, (), (), "", "", ""))
 
@@ -126,6 +144,9 @@ class Context:
     tolerance_ms: int = 5 * 60_000  # how far an event may be older than the newest applied one
     producer: str = PRODUCER
     future_tolerance_ms: int | None = None
+    # The resources list matching reads (events/resources.py). None, or empty: no matching —
+    # a pipeline that keeps no resources list proposes no candidates and records no gaps.
+    resources: Directory | None = None
 
     def __post_init__(self) -> None:
         if self.future_tolerance_ms is None:
@@ -162,6 +183,9 @@ def decide(state: MatterState | None, event: Event, ctx: Context, now: int | Non
         return Decision(state)  # the clock belongs to the stream, not to a matter
     if isinstance(event, DeadlineReached):
         return _on_deadline(state, event, ctx)
+    if event.TYPE in RESOURCE_TYPES:
+        return _reject(state, "not_a_matter", f"{event.TYPE} is about resource {event.matter_id}, not a matter "
+                       "(events.resources.decide_resource applies it)")
     if event.DERIVED or event.INTERNAL:
         return _reject(state, "not_upstream", f"{event.TYPE} events of matter {event.matter_id} are derived "
                        "by the pipeline, not accepted from upstream")
@@ -231,6 +255,15 @@ def _fire_due(state: MatterState, ctx: Context, *, before: int | None = None,
 def _fire(state: MatterState, timer: sla.Timer, ctx: Context) -> tuple[MatterState, list[Event]]:
     m, level, cycle = state.matter_id, state.level, state.cycle
     state = state.evolve(fired=state.fired | timer.bit, last_at=max(state.last_at, timer.due))
+    if timer.deadline == sla.CLAIM:  # the dispatched resource did not claim in time
+        breach = SlaBreached.derive(event_id=derived_id(m, "sla_breached", level, cycle, sla.CLAIM, timer.due),
+                                    matter_id=m, occurred_at=timer.due, producer=ctx.producer, unit=state.unit,
+                                    level=level, cycle=cycle, deadline=sla.CLAIM, due_at=timer.due)
+        target = escalation_target(ctx.tree, state.unit)
+        if target is None:
+            return state, [breach]
+        state, out = _escalate(state, target, "breach", timer.due, ctx)
+        return state, [breach, *out]
     if timer.deadline == sla.WARNING:
         return state, [SlaWarning.derive(event_id=derived_id(m, "sla_warning", level, cycle, timer.threshold), matter_id=m,
                                   occurred_at=timer.due, producer=ctx.producer, unit=state.unit, level=level,
@@ -253,13 +286,32 @@ def _escalate(state: MatterState, target: OrgUnit, reason: str, at: int,
                                 to_unit=target.unit_id, to_level=target.level.label, reason=reason,
                                 cycle=state.cycle + 1)
     new = _arrive(state, target.unit_id, target.level, state.cycle + 1, at, ctx)
-    return new, [escalated, _sla_started(new, "arrived", ctx)]
+    return new, [escalated, _sla_started(new, "arrived", ctx), *_propose(new, at, ctx)]
 
 
 def _arrive(state: MatterState, unit: str, level: Level, cycle: int, at: int, ctx: Context) -> MatterState:
     deadlines = sla.start(ctx.policy, ctx.calendar, level, state.category, state.priority, at)
     return state.evolve(status=NEW, unit=unit, level=level.label, cycle=cycle, deadlines=deadlines,
-                        fired=0, suspended_at=None, last_at=max(state.last_at, at))
+                        fired=0, suspended_at=None, last_at=max(state.last_at, at), resource=None, claim_by=None)
+
+
+def _propose(state: MatterState, at: int, ctx: Context) -> tuple[Event, ...]:
+    """On arrival at a level: the candidates from the resources list, or the gap (events/matching.py)."""
+    directory = ctx.resources
+    if not directory or state.category not in ctx.policy.matching.categories:
+        return ()
+    found = match(Need(state.category, state.place, at), directory, ctx.tree, ctx.policy)
+    m, level, cycle = state.matter_id, state.level, state.cycle
+    if found.gap is not None:
+        return (NoResource.derive(event_id=derived_id(m, "no_resource", level, cycle), matter_id=m, occurred_at=at,
+                                  producer=ctx.producer, unit=state.unit, level=level, cycle=cycle,
+                                  category=state.category, reason=found.gap, policy_version=ctx.policy.version),)
+    return (CandidatesProposed.derive(event_id=derived_id(m, "candidates_proposed", level, cycle), matter_id=m,
+                                      occurred_at=at, producer=ctx.producer, unit=state.unit, level=level,
+                                      cycle=cycle, category=state.category,
+                                      candidates=[c.resource_id for c in found.candidates],
+                                      scores=[c.score for c in found.candidates],
+                                      policy_version=ctx.policy.version),)
 
 
 def _sla_started(state: MatterState, reason: str, ctx: Context, cause: str | None = None) -> SlaStarted:
@@ -293,7 +345,7 @@ def _report(event: MatterReported, ctx: Context) -> Decision:
     routed = MatterRouted.derive(event_id=derived_id(m, "routed"), matter_id=m, occurred_at=at, producer=ctx.producer,
                           place=event.place, unit=unit.unit_id, level=unit.level.label,
                           policy_version=ctx.policy.version)
-    return Decision(state, (event, routed, _sla_started(state, "arrived", ctx)))
+    return Decision(state, (event, routed, _sla_started(state, "arrived", ctx), *_propose(state, at, ctx)))
 
 
 # Which statuses each upstream event may meet; while suspended only these two apply.
@@ -343,6 +395,26 @@ def _refusal(state: MatterState, event: Event, ctx: Context) -> Rejection | None
         return no("feedback_given", "; feedback was already given for this resolution")
     if isinstance(event, EscalationRequested) and escalation_target(ctx.tree, state.unit) is None:
         return no("top_level", "; there is no level above")
+    if isinstance(event, (MatterDispatched, MatterClaimed)):
+        return _resource_refusal(state, event, ctx, no)
+    return None
+
+
+def _resource_refusal(state, event, ctx, no) -> Rejection | None:
+    """A dispatch or claim naming a resource: it must be on the list and active; a matter
+    dispatched to a resource may be claimed by that resource only."""
+    named = event.resource
+    if isinstance(event, MatterClaimed) and state.status == DISPATCHED and state.resource is not None \
+            and named != state.resource:
+        return no("wrong_resource", f"; it was dispatched to resource {state.resource}, the claim names "
+                  f"{named or 'no resource'}")
+    if named is None:
+        return None
+    found = ctx.resources.get(named) if ctx.resources is not None else None
+    if found is None:
+        return no("unknown_resource", f"; resource {named} is not on the resources list")
+    if not found.active:
+        return no("resource_withdrawn", f"; resource {named} was withdrawn")
     return None
 
 
@@ -356,9 +428,26 @@ def _suspend(state, event, at, ctx):
     return state.evolve(suspended_at=at), [event]
 
 
+def _dispatch(state, event, at, ctx):
+    """A dispatch naming a resource starts its claim deadline (policy matching.claim_within);
+    one naming only a unit or a handler has none."""
+    if event.resource is None:
+        return state.evolve(status=DISPATCHED, resource=None, claim_by=None), [event]
+    span = ctx.policy.matching.claim_span(state.category)
+    claim_by = ctx.calendar.advance(at, span.amount_ms, span.basis)
+    return state.evolve(status=DISPATCHED, resource=event.resource, claim_by=claim_by,
+                        fired=state.fired & ~sla.CLAIM_BIT), [event]
+
+
+def _claim(state, event, at, ctx):
+    resource = event.resource if event.resource is not None else state.resource
+    return state.evolve(status=CLAIMED, resource=resource, claim_by=None), [event]
+
+
 def _resume(state, event, at, ctx):
     moved = sla.shift(ctx.calendar, state.deadlines, state.suspended_at, at)
-    new = state.evolve(suspended_at=None, deadlines=moved)
+    claim_by = None if state.claim_by is None else at + max(0, state.claim_by - state.suspended_at)
+    new = state.evolve(suspended_at=None, deadlines=moved, claim_by=claim_by)
     return new, [event, _sla_started(new, "resumed", ctx, cause=event.event_id)]
 
 
@@ -385,8 +474,8 @@ def _whistle(state, event, at, ctx):
 
 _APPLY = {
     MatterAccepted: _status(ACCEPTED),
-    MatterDispatched: _status(DISPATCHED),
-    MatterClaimed: _status(CLAIMED),
+    MatterDispatched: _dispatch,
+    MatterClaimed: _claim,
     MatterSuspended: _suspend,
     MatterResumed: _resume,
     MatterResolved: _resolve,

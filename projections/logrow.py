@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from events import codec
 from events.errors import DecodeError, EventError
-from events.types import REGISTRY, Event, payload_fields
+from events.types import REGISTRY, RESOURCE_TYPES, Event, payload_fields
 from events.validation import AT_MAX, AT_MIN
 from projections import rows
 from projections.errors import RecordRejected
@@ -105,7 +105,8 @@ def compile_plan(cls: type[Event]) -> Plan:
     return Plan(cls.VERSION, tuple(template), tuple(fields), frozenset(f[0] for f in fields))
 
 
-PLANS: dict[str, Plan] = {t: compile_plan(c) for t, c in REGISTRY.items() if not c.INTERNAL and t != "watermark"}
+PLANS: dict[str, Plan] = {t: compile_plan(c) for t, c in REGISTRY.items()
+                          if not c.INTERNAL and t != "watermark" and t not in RESOURCE_TYPES}
 NOT_IN_LOG = frozenset(t for t in REGISTRY if t not in PLANS)
 
 

@@ -14,9 +14,12 @@ from events.types import REGISTRY, Event, payload_fields
 PERSONAL = frozenset({"reporter", "handler", "verifier"})
 FREE_TEXT = frozenset({"text", "note"})
 # reason is free text on these types and an enumerated code on the others.
-FREE_TEXT_REASON = frozenset({"suspended", "reopened", "verification_failed"})
+FREE_TEXT_REASON = frozenset({"suspended", "reopened", "verification_failed", "resource_withdrawn"})
 NOT_NEEDED = frozenset({"warn_at"})  # SLA warning instants: sla_warning events carry what matters
-NEVER_STORED = PERSONAL | FREE_TEXT | NOT_NEEDED
+# The resources list: resource events never enter the matters' log (they travel on the
+# resources topic), and the lists a proposal carries are not columns of ``events``.
+RESOURCE_FIELDS = frozenset({"categories", "covers", "capacity", "availability", "candidates", "scores", "resource"})
+NEVER_STORED = PERSONAL | FREE_TEXT | NOT_NEEDED | RESOURCE_FIELDS
 
 COLUMNS: tuple[str, ...] = (
     "event_id", "matter_id", "type", "schema_version", "occurred_at", "producer",
