@@ -103,7 +103,23 @@ def decide_resource(current: Resource | None, event: Event, ctx) -> ResourceDeci
     bad = _unknown(event, ctx)
     if bad is not None:
         return no(*bad)
-    at = event.occurred_at
+    return ResourceDecision(_apply(current, event, remembered))
+
+
+def replay_resource(current: Resource | None, event: Event) -> Resource | None:
+    """An event the resources log holds (decided and accepted before) applied again, without
+    judging it a second time: a directory rebuilt from the log ends where the writer was,
+    whatever the policy and the tree say today. An event the resource remembers does nothing."""
+    remembered = memory.entry(event)
+    if current is not None and memory.recall(current.applied, remembered) != "new":
+        return current
+    if current is None and not isinstance(event, ResourceRegistered):
+        return None  # its registration is not in the log (a truncated log): nothing to change
+    return _apply(current, event, remembered)
+
+
+def _apply(current: Resource | None, event: Event, remembered: bytes) -> Resource:
+    rid, at = event.matter_id, event.occurred_at
     applied = memory.remember(current.applied if current else b"", remembered)
     if isinstance(event, ResourceRegistered):
         new = Resource(rid, event.kind, tuple(event.categories), tuple(event.covers), event.capacity,
@@ -121,7 +137,7 @@ def decide_resource(current: Resource | None, event: Event, ctx) -> ResourceDeci
                        at, applied)
     else:
         raise TypeError(f"not a resource event: {event.TYPE}")
-    return ResourceDecision(_built(new))
+    return _built(new)
 
 
 def _unknown(event: Event, ctx) -> tuple[str, str] | None:

@@ -28,6 +28,7 @@ from faust.app.base import BootStrategy
 from events import policy as policy_mod
 from events.calendar import Calendar
 from events.orgtree import OrgTree
+from events.resources import Directory
 from events.state import Context
 from gridflow.settings import Settings
 from streams import metrics
@@ -35,6 +36,7 @@ from streams.errors import EXIT_BUG, EXIT_LOG_WRITE_FAILED, CircuitOpen, LogWrit
 from streams.orgsource import load_org_tree
 from streams.partition import WALL, Rules
 from streams.processor import Names, Processor, Tuning
+from streams.resourcesource import ResourceFollower
 from streams.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
@@ -115,11 +117,13 @@ def build(settings: Settings, options: WorkerOptions | None = None, *, tree: Org
     tree = tree if tree is not None else load_org_tree(settings, wait=options.org_wait_seconds)
     policy = policy_mod.load(settings.policy_path or None)
     ctx = Context(policy, tree, Calendar(on_fallback=_calendar_fallback), producer="gridflow-streams",
-                  future_tolerance_ms=policy.future_tolerance.for_clock(settings.clock))
+                  future_tolerance_ms=policy.future_tolerance.for_clock(settings.clock),
+                  resources=Directory())  # filled from the resources topics at start (ResourceFollower)
     t = settings.topics
     rules = Rules(ctx, log_topic=t.events, partitions=settings.partitions, clock=settings.clock,
                   grace_ms=int(options.grace_seconds * 1000) if settings.clock == WALL else 0)
-    names = Names(intake=t.intake, events=t.events, deadletter=t.deadletter, state=t.state, group=app_id(settings))
+    names = Names(intake=t.intake, events=t.events, deadletter=t.deadletter, state=t.state, group=app_id(settings),
+                  resources=t.resources, holds=t.holds)
     tuning = Tuning(batch_size=options.batch_size, commit_interval=options.commit_interval,
                     scan_interval=settings.scan_interval_seconds, kafka_timeout=options.kafka_timeout,
                     faults=options.faults)
@@ -157,9 +161,14 @@ def _register(worker: Worker) -> None:
             consumer, producer = parts.clients()
             await producer.start()
             await consumer.start()
+            # The resources list: read from offset zero and followed; every recovery awaits it.
+            follower = ResourceFollower(parts.settings.kafka_bootstrap, parts.names.resources, parts.names.holds,
+                                        parts.rules.ctx.resources, client_id=f"{parts.settings.worker_id}-resources")
+            await follower.start()
             worker.processor = Processor(parts.rules, parts.names, consumer, producer,
                                          bootstrap=parts.settings.kafka_bootstrap,
                                          worker_id=parts.settings.worker_id, tuning=parts.tuning)
+            worker.processor.resources = follower
             if parts.options.stall_seconds > 0:
                 worker.watchdog = Watchdog(worker.processor, parts.options.stall_seconds, exit=worker.exit)
             worker.processor.subscribe()
@@ -191,6 +200,8 @@ def _register(worker: Worker) -> None:
                     log.warning("the processor did not finish its last batch in 30s")
             await proc.consumer.stop()  # leaves the group: the partitions move now, not after a timeout
             await proc.producer.stop()
+            if proc.resources is not None:
+                await proc.resources.stop()
 
     app.service(ProcessorService)
 
