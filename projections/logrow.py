@@ -27,6 +27,7 @@ from projections.errors import RecordRejected
 Check = Callable[[str, Any], Any]
 FLOAT32_MAX = 3.4028234663852886e38
 _INDEX = {c: i for i, c in enumerate(rows.COLUMNS)}
+_PARTITION, _OFFSET = _INDEX["log_partition"], _INDEX["log_offset"]
 
 
 def _shown(value: Any) -> str:
@@ -157,7 +158,7 @@ def decode(value: bytes, partition: int, offset: int) -> list:
     if not data.keys() <= plan.names:
         extra = sorted(str(k) for k in data.keys() - plan.names)[0]
         raise _invalid(f"data.{extra}", f"only the fields of {type_name!r}", "an unknown field")
-    row[-2], row[-1] = partition, offset
+    row[_PARTITION], row[_OFFSET] = partition, offset
     return row
 
 

@@ -17,8 +17,9 @@ FREE_TEXT = frozenset({"text", "note"})
 FREE_TEXT_REASON = frozenset({"suspended", "reopened", "verification_failed", "resource_withdrawn"})
 NOT_NEEDED = frozenset({"warn_at"})  # SLA warning instants: sla_warning events carry what matters
 # The resources list: resource events never enter the matters' log (they travel on the
-# resources topic), and the lists a proposal carries are not columns of ``events``.
-RESOURCE_FIELDS = frozenset({"categories", "covers", "capacity", "availability", "candidates", "scores", "resource"})
+# resources topic, projected into ``resource_events``), and the lists a proposal carries are not
+# columns of ``events``; ``resource`` (of dispatched and claimed) is, since migration 0007.
+RESOURCE_FIELDS = frozenset({"categories", "covers", "capacity", "availability", "candidates", "scores"})
 NEVER_STORED = PERSONAL | FREE_TEXT | NOT_NEEDED | RESOURCE_FIELDS
 
 COLUMNS: tuple[str, ...] = (
@@ -27,6 +28,7 @@ COLUMNS: tuple[str, ...] = (
     "from_unit", "from_level", "to_unit", "to_level", "reason", "duplicate_of",
     "cycle", "deadline", "due_at", "accept_by", "resolve_by", "threshold",
     "contacted", "solved", "satisfaction", "policy_version", "log_partition", "log_offset",
+    "resource",  # added by migration 0007 (ClickHouse appends a column after the others)
 )
 OCCURRED_AT = COLUMNS.index("occurred_at")
 ENVELOPE_COLUMNS = ("event_id", "matter_id", "type", "schema_version", "occurred_at", "producer")
@@ -57,9 +59,10 @@ def payload_columns(event: Event) -> dict[str, Any]:
 
 
 def to_row(event: Event, partition: int = 0, offset: int = 0) -> tuple:
-    payload = payload_columns(event)
-    return (event.event_id, event.matter_id, event.TYPE, event.VERSION, event.occurred_at, event.producer,
-            *(payload.get(c, DEFAULTS[c]) for c in PAYLOAD_COLUMNS), partition, offset)
+    values = {**DEFAULTS, **payload_columns(event), "event_id": event.event_id, "matter_id": event.matter_id,
+              "type": event.TYPE, "schema_version": event.VERSION, "occurred_at": event.occurred_at,
+              "producer": event.producer, "log_partition": partition, "log_offset": offset}
+    return tuple(values[c] for c in COLUMNS)
 
 
 def to_columns(rows: Iterable[tuple]) -> list[list]:
