@@ -53,8 +53,10 @@ def staff(prefix: str, unit_id: str) -> str:
 
 
 class Planner:
-    def __init__(self, tree: OrgTree, policy: Policy, calendar: Calendar, model: Model, rng: random.Random):
+    def __init__(self, tree: OrgTree, policy: Policy, calendar: Calendar, model: Model, rng: random.Random,
+                 coverage=None):
         self.tree, self.policy, self.cal, self.model, self.rng = tree, policy, calendar, model, rng
+        self.coverage = coverage  # gridflow.simulate.resources.Coverage, when the city keeps a resources list
         self.last_in_grid: dict[str, str] = {}  # grid -> latest matter reported there (for duplicates)
         self._slas: dict = {}
 
@@ -100,6 +102,8 @@ class Planner:
         out: list[Action] = [(r.at, "reported", dict(
             matter_id=m, category=r.category, kind=r.kind, priority=r.priority, channel=r.channel,
             place=r.place, reporter=r.reporter, text=r.text))]
+        if self.coverage is not None and self.coverage.matched(r.category):  # candidates or a gap at routing
+            truth.match = "matched" if self.coverage.serving(r.category, r.place) else "gap"
         grid = self.tree.ancestor_at(r.place, Level.GRID).unit_id
         duplicate_of = self.last_in_grid.get(grid)
         self.last_in_grid[grid] = m
@@ -166,7 +170,11 @@ class Planner:
         rng, model = self.rng, self.model
         provider = PROVIDERS.get(r.category)
         p_dispatch = model.dispatch_request if r.kind == "request" else model.dispatch_incident
-        if rng.random() < p_dispatch:
+        nearest = self.coverage.exact(r.category, r.place) if self.coverage is not None and r.kind == "request" \
+            else []
+        if nearest and rng.random() < p_dispatch:
+            t = self.order(out, truth, r, nearest[0], t, resolve_by, urgent)
+        elif not nearest and rng.random() < p_dispatch:
             if provider:
                 district = self.tree.ancestor_at(unit.unit_id, Level.DISTRICT).unit_id.removeprefix("u-")
                 cb_unit = f"cb-{rng.choice(provider)}-{district}"
@@ -191,6 +199,20 @@ class Planner:
             truth.suspended += 1
             t = resumed
         return t, resolve_by
+
+    def order(self, out: list[Action], truth: MatterTruth, r: Report, resource, t: int, resolve_by: int,
+              urgent: bool) -> int:
+        """社区派单、党员接单: dispatched to the nearest resource serving the category, which claims
+        it comfortably before its claim deadline (and the resolve deadline)."""
+        handler = f"h-{'pm' if resource.kind == 'member' else 'cb'}-{zlib.crc32(resource.resource_id.encode()) % 100_000:05d}"
+        dispatched = self.act(t, resolve_by, urgent=urgent, a=1.0, b=6.0)
+        out.append((dispatched, "dispatched", dict(resource=resource.resource_id, unit=resource.unit)))
+        span = self.policy.matching.claim_span(r.category)
+        claim_by = self.cal.advance(dispatched, span.amount_ms, span.basis)
+        claimed = self.act(dispatched, min(claim_by, resolve_by), urgent=True, a=1.0, b=6.0)
+        out.append((claimed, "claimed", dict(handler=handler, unit=resource.unit, resource=resource.resource_id)))
+        truth.orders.append(dict(resource=resource.resource_id, dispatched_at=dispatched, claimed_at=claimed))
+        return claimed
 
     def after(self, out: list[Action], truth: MatterTruth, r: Report, unit: OrgUnit, t: int, cycle: int) -> None:
         """Verification (maybe one rework), the resident's feedback (maybe one reopening)."""
