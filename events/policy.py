@@ -11,6 +11,8 @@
 - ``matching``: the resources list (三张清单): which categories are matched against it, the
   ranking rule's weights, how many candidates a proposal names, related categories that
   fit half, and the claim deadline after a dispatch naming a resource (per category).
+- ``whistle``: 社区吹哨、部门报到 — ``report_within``, how long a summoned unit has to report in
+  (per category, or default).
 - ``future_tolerance``: how far an upstream event may lie ahead of the stream clock before
   it is rejected ``from_future``: ``wall`` for the wall clock (production), ``event`` for
   event time (simulation and replay, where the clock is the newest watermark). Natural
@@ -114,11 +116,27 @@ _DEFAULT_CLAIM = Span(4 * 3_600_000, NATURAL, "4h")
 WEIGHT_PARTS = ("fit", "nearness", "load", "availability")
 
 
+@dataclass(frozen=True)
+class Whistle:
+    """社区吹哨、部门报到: how long a summoned unit has to report in, per category (or default)."""
+
+    report_within: tuple[tuple[str, Span], ...] = ()
+
+    def span(self, category: str) -> Span:
+        spans = dict(self.report_within)
+        return spans.get(category) or spans.get("default") or _DEFAULT_REPORT_IN
+
+
+_DEFAULT_REPORT_IN = Span(2 * 3_600_000, NATURAL, "2h")
+
+
 class Policy:
     def __init__(self, version: str, categories: dict[str, Category], rules: list[dict], warn_at: tuple[float, ...],
-                 future_tolerance: FutureTolerance | None = None, matching: Matching | None = None):
+                 future_tolerance: FutureTolerance | None = None, matching: Matching | None = None,
+                 whistle: Whistle | None = None):
         self.version = version
         self.matching = matching or Matching()
+        self.whistle = whistle or Whistle()
         self.categories = categories
         self._rules = rules
         self.warn_at = warn_at
@@ -221,7 +239,24 @@ def parse(raw: Any, source: str = "policy") -> Policy:
         raise PolicyError(f"{source}: sla: expected a default rule (no level, category or priority)")
     return Policy(str(version), categories, rules, warn_at, _future(f"{source}: future_tolerance",
                                                                      raw.get("future_tolerance", {})),
-                  _matching(f"{source}: matching", raw.get("matching", {}), categories))
+                  _matching(f"{source}: matching", raw.get("matching", {}), categories),
+                  _whistle(f"{source}: whistle", raw.get("whistle", {}), categories))
+
+
+def _whistle(where: str, value: Any, categories: dict[str, Category]) -> Whistle:
+    if not isinstance(value, dict) or set(value) - {"report_within"}:
+        raise PolicyError(f"{where}: expected a map with report_within")
+    within = value.get("report_within", {})
+    if isinstance(within, (str, int, float)):
+        within = {"default": within}
+    if not isinstance(within, dict):
+        raise PolicyError(f"{where}.report_within: expected a duration, or a map of category (or default) to one")
+    spans = []
+    for name, text in within.items():
+        if name != "default" and name not in categories:
+            raise PolicyError(f"{where}.report_within: expected a declared category or default, got {name!r}")
+        spans.append((name, Span.parse(f"{where}.report_within.{name}", text)))
+    return Whistle(tuple(sorted(spans)))
 
 
 def _matching(where: str, value: Any, categories: dict[str, Category]) -> Matching:

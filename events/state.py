@@ -28,7 +28,8 @@ from events.orgtree import OrgTree, OrgUnit
 from events.policy import Policy
 from events.resources import Directory
 from events.routing import entry_unit, escalation_target
-from events.types import RESOURCE_TYPES, CandidatesProposed, NoResource
+from events.types import (RESOURCE_TYPES, CandidatesProposed, NoResource, ReportInMissed, UnitReportedIn,
+                          UnitSummoned)
 from events.types import (DeadlineReached, EscalationRequested, Event, FeedbackGiven, MatterAccepted,
                           MatterCancelled, MatterClaimed, MatterDispatched, MatterEscalated, MatterReopened,
                           MatterReported, MatterResolved, MatterResumed, MatterRouted, MatterSuspended,
@@ -47,7 +48,11 @@ REJECTIONS = ("unknown_matter", "already_reported", "unknown_category", "kind_mi
               "not_upstream", "out_of_order", "closed", "cancelled", "resolved", "not_resolved",
               "not_accepted", "already_accepted", "already_claimed", "suspended", "already_suspended",
               "not_suspended", "not_holder", "feedback_given", "top_level", "from_future", "unknown_unit",
-              "conflict", "not_a_matter", "unknown_resource", "resource_withdrawn", "wrong_resource")
+              "conflict", "not_a_matter", "unknown_resource", "resource_withdrawn", "wrong_resource",
+              "already_summoned", "not_summoned", "already_reported_in", "too_many_summons")
+SUMMONS_MAX = 16  # units summoned on one matter (a bound on the state's size)
+PENDING, REPORTED, MISSED, LATE = 0, 1, 2, 3  # a summons: waiting, reported in, missed, reported in late
+REPORT_IN = "report_in"
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class MatterState:
     applied: bytes = b""  # recent applied events, 16 bytes each (events/applied.py)
     resource: str | None = None  # the resource it was dispatched to or claimed by, in this cycle
     claim_by: int | None = None  # claim deadline while dispatched to a resource and not yet claimed
+    summons: tuple = ()  # (unit, summoned_at, due, PENDING|REPORTED|MISSED|LATE) per unit summoned (吹哨报到)
 
     @property
     def is_open(self) -> bool:
@@ -89,8 +95,8 @@ class MatterState:
         if self.status not in OPEN or self.suspended_at is not None:
             return []
         found = sla.timers(self.deadlines, self.fired, awaiting_accept=self.status == NEW)
-        claim = self._claim_timer()
-        return found if claim is None else sorted([*found, claim])
+        extra = [t for t in (self._claim_timer(), self._summons_timer()) if t is not None]
+        return sorted([*found, *extra]) if extra else found
 
     def next_timer(self) -> sla.Timer | None:
         if self.status not in OPEN or self.suspended_at is not None:
@@ -99,8 +105,20 @@ class MatterState:
         if self.claim_by is not None:
             claim = self._claim_timer()
             if claim is not None and (timer is None or claim < timer):
-                return claim
+                timer = claim
+        if self.summons:
+            summons = self._summons_timer()
+            if summons is not None and (timer is None or summons < timer):
+                timer = summons
         return timer
+
+    def _summons_timer(self) -> sla.Timer | None:
+        """The earliest report-in deadline of a summoned unit that has not reported in."""
+        dues = [(due, unit) for unit, _, due, status in self.summons if status == PENDING]
+        if not dues:
+            return None
+        due, unit = min(dues)
+        return sla.Timer(due, 3, REPORT_IN, f"{REPORT_IN}:{unit}", None, 0)
 
     def _claim_timer(self) -> sla.Timer | None:
         """The claim deadline: pending while dispatched to a resource that has not claimed."""
@@ -255,6 +273,14 @@ def _fire_due(state: MatterState, ctx: Context, *, before: int | None = None,
 def _fire(state: MatterState, timer: sla.Timer, ctx: Context) -> tuple[MatterState, list[Event]]:
     m, level, cycle = state.matter_id, state.level, state.cycle
     state = state.evolve(fired=state.fired | timer.bit, last_at=max(state.last_at, timer.due))
+    if timer.deadline == REPORT_IN:  # a summoned unit did not report in: recorded, nothing escalates
+        unit = timer.name.split(":", 1)[1]
+        entry = next(e for e in state.summons if e[0] == unit and e[3] == PENDING)
+        state = state.evolve(summons=tuple((u, at, due, MISSED if u == unit else st)
+                                           for u, at, due, st in state.summons))
+        return state, [ReportInMissed.derive(event_id=derived_id(m, "report_in_missed", unit, entry[1]), matter_id=m,
+                                             occurred_at=timer.due, producer=ctx.producer, unit=unit,
+                                             summoned_at=entry[1], due_at=entry[2])]
     if timer.deadline == sla.CLAIM:  # the dispatched resource did not claim in time
         breach = SlaBreached.derive(event_id=derived_id(m, "sla_breached", level, cycle, sla.CLAIM, timer.due),
                                     matter_id=m, occurred_at=timer.due, producer=ctx.producer, unit=state.unit,
@@ -362,6 +388,8 @@ _ALLOWED: dict[type, frozenset[str]] = {
     MatterReopened: frozenset({RESOLVED, CLOSED}),
     MatterCancelled: OPEN | {RESOLVED},
     EscalationRequested: OPEN,
+    UnitSummoned: OPEN,
+    UnitReportedIn: OPEN,
 }
 _WHILE_SUSPENDED = (MatterResumed, MatterCancelled)
 
@@ -397,6 +425,17 @@ def _refusal(state: MatterState, event: Event, ctx: Context) -> Rejection | None
         return no("top_level", "; there is no level above")
     if isinstance(event, (MatterDispatched, MatterClaimed)):
         return _resource_refusal(state, event, ctx, no)
+    if isinstance(event, UnitSummoned):
+        if any(u == event.unit and st == PENDING for u, _, _, st in state.summons):
+            return no("already_summoned", f"; {event.unit} is summoned and has not reported in yet")
+        if len(state.summons) >= SUMMONS_MAX:
+            return no("too_many_summons", f"; {SUMMONS_MAX} units were summoned already")
+    if isinstance(event, UnitReportedIn):
+        mine = [st for u, _, _, st in state.summons if u == event.unit]
+        if not mine:
+            return no("not_summoned", f"; {event.unit} was not summoned on it")
+        if mine[-1] in (REPORTED, LATE):
+            return no("already_reported_in", f"; {event.unit} reported in already")
     return None
 
 
@@ -437,6 +476,21 @@ def _dispatch(state, event, at, ctx):
     claim_by = ctx.calendar.advance(at, span.amount_ms, span.basis)
     return state.evolve(status=DISPATCHED, resource=event.resource, claim_by=claim_by,
                         fired=state.fired & ~sla.CLAIM_BIT), [event]
+
+
+def _summon(state, event, at, ctx):
+    """社区吹哨: the unit must report in within the policy's whistle.report_within, from now."""
+    span = ctx.policy.whistle.span(state.category)
+    due = ctx.calendar.advance(at, span.amount_ms, span.basis)
+    kept = tuple(e for e in state.summons if e[0] != event.unit)  # a unit summoned again: its new summons
+    return state.evolve(summons=(*kept, (event.unit, at, due, PENDING))), [event]
+
+
+def _report_in(state, event, at, ctx):
+    """部门报到: in time, or late after its report_in_missed."""
+    summons = tuple((u, s_at, due, (REPORTED if st == PENDING else LATE) if u == event.unit else st)
+                    for u, s_at, due, st in state.summons)
+    return state.evolve(summons=summons), [event]
 
 
 def _claim(state, event, at, ctx):
@@ -485,4 +539,6 @@ _APPLY = {
     MatterReopened: _reopen,
     MatterCancelled: _status(CANCELLED),
     EscalationRequested: _whistle,
+    UnitSummoned: _summon,
+    UnitReportedIn: _report_in,
 }

@@ -6,9 +6,10 @@ under 1.5 GB (about 200 bytes a state on the simulated city)::
     [3, matter_id, status, kind, category, priority, place, reported_at, unit, level, cycle,
      started_at, accept_by, resolve_by, warn_at, thresholds, bases, policy_version,
      fired, suspended_at, resolved_at, resolved_level, feedback, last_at, applied,
-     resource, claim_by]
+     resource, claim_by, summons]
 
-Version 2 was the same array without the last two (the resources list came after it).
+Version 2 was the same array without the last three (the resources list and the summons
+came after it).
 
 - ``status``, ``kind``, ``priority``, ``level``, ``resolved_level``, ``feedback``: indexes
   into the ``*_V2`` tables below (frozen: never reorder them; a new value is appended).
@@ -19,6 +20,8 @@ Version 2 was the same array without the last two (the resources list came after
 - ``bases``: bit 0 set when the accept deadline counts working time, bit 1 for resolve.
 - ``fired``: the bit set of ``events.sla``; ``applied``: the bytes of ``events.applied``.
 - ``resource``: the resource id or nil; ``claim_by`` counts from ``started_at``, or nil.
+- ``summons``: ``[unit, summoned_at, due, status]`` per summoned unit, both instants counted from
+  ``reported_at``; status 0 pending, 1 reported in, 2 missed, 3 reported in late.
 - ``None`` stays nil.
 
 Version 1 was ``MatterState.to_dict()``: a map with ``sv: 1``, names instead of indexes,
@@ -43,7 +46,7 @@ PRIORITY_V2 = ("low", "normal", "urgent")
 LEVEL_V2 = ("city", "district", "street", "community", "grid", "compound")
 SATISFACTION_V2 = ("satisfied", "basically_satisfied", "unsatisfied")
 FIELDS_V2 = 25
-FIELDS_V3 = 27
+FIELDS_V3 = 28
 # A value added to the domain without a code here must fail loudly, not store a wrong index.
 assert set(STATUSES) <= set(STATUS_V2) and set(KINDS) <= set(KIND_V2) and set(PRIORITIES) <= set(PRIORITY_V2)
 assert set(LEVEL_NAMES) <= set(LEVEL_V2) and set(SATISFACTION) <= set(SATISFACTION_V2)
@@ -81,7 +84,8 @@ def to_record(s: MatterState) -> list:
             None if s.resolved_at is None else s.resolved_at - base,
             None if s.resolved_level is None else _LEVEL[s.resolved_level],
             None if s.feedback is None else _SATISFACTION[s.feedback], s.last_at - base, s.applied,
-            s.resource, None if s.claim_by is None else s.claim_by - start]
+            s.resource, None if s.claim_by is None else s.claim_by - start,
+            [[u, at - base, due - base, st] for u, at, due, st in s.summons]]
 
 
 def from_record(record: Any) -> MatterState:
@@ -118,7 +122,8 @@ def _from_v3(r: list) -> MatterState:
         resolved_at=None if r[20] is None else base + r[20],
         resolved_level=None if r[21] is None else LEVEL_V2[r[21]],
         feedback=None if r[22] is None else SATISFACTION_V2[r[22]], last_at=base + r[23], applied=bytes(r[24]),
-        resource=r[25], claim_by=None if r[26] is None else start + r[26])
+        resource=r[25], claim_by=None if r[26] is None else start + r[26],
+        summons=tuple((u, base + at, base + due, st) for u, at, due, st in r[27]))
     return state
 
 
@@ -149,10 +154,10 @@ def _v1_to_v2(d: dict) -> list:
 
 
 def _v2_to_v3(r: list) -> list:
-    """v2 -> v3: no resource, no claim deadline (they came with the resources list)."""
+    """v2 -> v3: no resource, no claim deadline, no summons (they came with the three lists)."""
     if len(r) != FIELDS_V2:
         raise ValueError(f"expected {FIELDS_V2} fields, got {len(r)}")
-    return [3, *r[1:], None, None]
+    return [3, *r[1:], None, None, []]
 
 
 # version -> function lifting a record of that version to the next

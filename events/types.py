@@ -250,6 +250,26 @@ class EscalationRequested(Event):
     note: str = spec(str, optional=True, max_len=TEXT_MAX, doc="free text")
 
 
+# --- 社区吹哨、部门报到: a whistle summons units, each reports in ------------------------------
+
+
+@event("summoned", example={"unit": "cb-gas-sanshui", "handler": "h-comm-0007"})
+class UnitSummoned(Event):
+    """The community blows the whistle (吹哨): a named department or co-building unit is called in
+    on the matter and must report in within the policy's ``whistle.report_within``."""
+
+    unit: str = spec(str, doc="department or co-building unit summoned (need not be in the org tree)")
+    handler: str = spec(str, doc="pseudonymous id of who blew the whistle")
+
+
+@event("reported_in", example={"unit": "cb-gas-sanshui", "handler": "h-cb-0042"})
+class UnitReportedIn(Event):
+    """A summoned unit reports for duty (报到); late is recorded too, after its ``report_in_missed``."""
+
+    unit: str = spec(str, doc="the summoned unit")
+    handler: str = spec(str, doc="pseudonymous id of who reported in for it")
+
+
 # --- the resources list (资源清单), published by upstream apps -----------------------------
 # A resource event's envelope ``matter`` is the resource id: the key and the partition follow
 # it, so one writer validates each resource. Resource events never enter the matters' log.
@@ -391,6 +411,16 @@ class NoResource(Event):
     policy_version: str = spec(str, ident=False, doc="policy version whose ranking rule was used")
 
 
+@event("report_in_missed", derived=True, example={"unit": "cb-gas-sanshui", "summoned_at": 1767254400000,
+                                                  "due_at": 1767261600000})
+class ReportInMissed(Event):
+    """A summoned unit did not report in by its deadline (报到超时): recorded at the deadline."""
+
+    unit: str = spec(str, doc="the summoned unit")
+    summoned_at: int = spec(int, doc="when it was summoned, UTC epoch ms")
+    due_at: int = spec(int, doc="its report-in deadline, UTC epoch ms")
+
+
 # --- clock and internal proposals ---------------------------------------------------------
 
 
@@ -406,7 +436,7 @@ class DeadlineReached(Event):
     """The SLA scanner's proposal to the owning agent; never written to the event log."""
 
     cycle: int = spec(int, doc="arrival number the scanner saw")
-    deadline: str = spec(str, choices=DEADLINES + ("warning",), doc="which timer fired")
+    deadline: str = spec(str, choices=DEADLINES + ("warning", "report_in"), doc="which timer fired")
     due_at: int = spec(int, doc="the instant that passed, UTC epoch ms")
 
 

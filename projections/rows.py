@@ -15,7 +15,8 @@ PERSONAL = frozenset({"reporter", "handler", "verifier"})
 FREE_TEXT = frozenset({"text", "note"})
 # reason is free text on these types and an enumerated code on the others.
 FREE_TEXT_REASON = frozenset({"suspended", "reopened", "verification_failed", "resource_withdrawn"})
-NOT_NEEDED = frozenset({"warn_at"})  # SLA warning instants: sla_warning events carry what matters
+NOT_NEEDED = frozenset({"warn_at",  # SLA warning instants: sla_warning events carry what matters
+                        "summoned_at"})  # report_in_missed: the summons is its own `summoned` row
 # The resources list: resource events never enter the matters' log (they travel on the
 # resources topic, projected into ``resource_events``), and the lists a proposal carries are not
 # columns of ``events``; ``resource`` (of dispatched and claimed) is, since migration 0007.

@@ -54,6 +54,8 @@ CHOICES = {
     "cancelled": lambda d: dict(reason="withdrawn"),
     "escalation_requested": lambda d: dict(handler="h-1", reason=d(st.sampled_from(("needs_help",
                                                                                           "beyond_authority")))),
+    "summoned": lambda d: dict(unit=d(st.sampled_from(("cb-gas-x", "dept-urban-x"))), handler="h-1"),
+    "reported_in": lambda d: dict(unit=d(st.sampled_from(("cb-gas-x", "dept-urban-x", "cb-never"))), handler="h-3"),
     # resource events are not about a matter: decide refuses them (not_a_matter)
     "resource_registered": lambda d: RESOURCE_CHOICES["resource_registered"](d),
     "resource_updated": lambda d: RESOURCE_CHOICES["resource_updated"](d),

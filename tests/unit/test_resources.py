@@ -294,3 +294,58 @@ def test_resource_events_are_not_matter_events():
     history(w, "reported")
     d = w.apply(r_event("resource_withdrawn", rid="m1"))
     assert d.rejected.code == "not_a_matter" and d.emit == ()
+
+
+# --- 社区吹哨、部门报到: summons and report-ins -------------------------------------------------
+
+
+@pytest.mark.parametrize("steps, code", [
+    ([("summoned", "cb-gas")], None),
+    ([("summoned", "cb-gas"), ("summoned", "cb-gas")], "already_summoned"),
+    ([("reported_in", "cb-gas")], "not_summoned"),
+    ([("summoned", "cb-gas"), ("reported_in", "cb-water")], "not_summoned"),
+    ([("summoned", "cb-gas"), ("reported_in", "cb-gas")], None),
+    ([("summoned", "cb-gas"), ("reported_in", "cb-gas"), ("reported_in", "cb-gas")], "already_reported_in"),
+    ([("summoned", "cb-gas"), ("reported_in", "cb-gas"), ("summoned", "cb-gas")], None),  # summoned again
+    ([("summoned", f"cb-{i}") for i in range(17)], "too_many_summons"),
+])
+def test_summons_and_report_ins_apply_or_are_refused_with_a_code(steps, code):
+    w = World()
+    history(w, "reported accepted")
+    last = None
+    for i, (type_name, unit) in enumerate(steps):
+        last = w.send(type_name, T0 + (3 + i) * MIN, unit=unit, handler="h-1")
+    assert (last.rejected.code if last.rejected else None) == code
+    if code is not None:
+        assert code in REJECTIONS and last.emit == ()
+
+
+def test_each_summoned_unit_has_its_own_deadline_and_a_missed_one_is_recorded_not_escalated():
+    w = World()
+    history(w, "reported accepted")  # sanitation at the grid
+    w.send("summoned", T0 + 10 * MIN, unit="cb-gas", handler="h-1")
+    w.send("summoned", T0 + 40 * MIN, unit="dept-urban", handler="h-1")
+    assert w.state.next_timer().deadline == "report_in" and w.state.next_timer().due == T0 + 10 * MIN + 2 * H
+    assert w.send("reported_in", T0 + 50 * MIN, unit="cb-gas", handler="h-cb").rejected is None  # in time
+    # the scanner reaches dept-urban's deadline (2h after its summons): missed, nothing escalates
+    due = T0 + 40 * MIN + 2 * H
+    d = w.apply(DeadlineReached(event_id="scan", matter_id="m1", occurred_at=due, producer="scanner", cycle=1,
+                                deadline="report_in", due_at=due))
+    assert w.types(d) == ["report_in_missed"]
+    missed = d.emit[0]
+    assert (missed.unit, missed.summoned_at, missed.due_at, missed.occurred_at) == ("dept-urban", T0 + 40 * MIN,
+                                                                                   due, due)
+    assert w.state.level == "grid" and w.state.cycle == 1
+    late = w.send("reported_in", due + H, unit="dept-urban", handler="h-dept")  # late: recorded
+    assert late.rejected is None and w.types(late) == ["reported_in"]
+    assert [st for _, _, _, st in w.state.summons] == [1, 3]
+    assert all(t.deadline != "report_in" for t in w.state.timers())
+
+
+def test_an_event_after_a_report_in_deadline_fires_it_first_and_the_deadline_follows_the_category():
+    w = World()
+    w.send("reported", category="elder_fraud", priority="normal", place="k1")
+    w.send("accepted", T0 + MIN)
+    w.send("summoned", T0 + 2 * MIN, unit="police-x", handler="h-1")  # elder_fraud: 30 minutes
+    d = w.send("reported_in", T0 + 40 * MIN, unit="police-x", handler="h-p")
+    assert w.types(d) == ["report_in_missed", "reported_in"] and d.emit[0].due_at == T0 + 32 * MIN
