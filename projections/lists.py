@@ -14,7 +14,9 @@ of the window (or now) that cover the unit, a unit below it or above it.
 - ``claim_time``: from the first dispatch naming a resource to the first claim naming one, per
   claimed order: p50 and p80 (seconds);
 - ``orders``: orders claimed per resource, most first, with its kind and co-building unit;
-- ``gaps``: needs with no resource at all, per holding unit and category, most first.
+- ``gaps``: needs with no resource at all, per holding unit and category, most first;
+- ``report_ins``: per unit summoned (社区吹哨、部门报到): summons, report-ins in time, missed
+  deadlines, the report-in rate and the time from summons to report-in (p50, p80).
 """
 from __future__ import annotations
 
@@ -98,6 +100,22 @@ WHERE type = 'claimed' AND resource != '' AND matter_id IN (SELECT matter_id FRO
 GROUP BY o_resource ORDER BY n_orders DESC, o_resource LIMIT {int(limit)}"""
 
 
+def report_ins_sql(db: str, needs: str, limit: int) -> str:
+    q = ", ".join(str(x) for _, x in QUANTILES)
+    return f"""
+SELECT w_unit, count() AS n_summoned, countIf(in_at > 0 AND missed = 0) AS n_on_time, countIf(missed) AS n_missed,
+       countIf(in_at > 0) AS n_in,
+       quantilesExactIf({q})((in_at - s_at) / 1000, in_at > 0) AS q_in
+FROM (
+  SELECT unit AS w_unit, matter_id, minIf(occurred_at, type = 'summoned') AS s_at,
+         minIf(occurred_at, type = 'reported_in') AS in_at, countIf(type = 'report_in_missed') > 0 AS missed
+  FROM {db}.events
+  WHERE type IN ('summoned', 'reported_in', 'report_in_missed') AND matter_id IN (SELECT matter_id FROM ({needs}))
+  GROUP BY w_unit, matter_id)
+WHERE s_at > 0
+GROUP BY w_unit ORDER BY n_summoned DESC, w_unit LIMIT {int(limit)}"""
+
+
 def gaps_sql(db: str, needs: str, limit: int) -> str:
     return f"""
 SELECT unit AS g_unit, category AS g_category, uniqExact(matter_id) AS n_gaps,
@@ -117,6 +135,7 @@ class Lists:
     claim_seconds: dict[str, float] | None = None
     orders: list[dict[str, Any]] = field(default_factory=list)  # resource, kind, unit, orders
     gaps: list[dict[str, Any]] = field(default_factory=list)  # unit, category, gaps, all_busy
+    report_ins: list[dict[str, Any]] = field(default_factory=list)  # unit, summoned, on_time, missed, rate, seconds
 
     @property
     def match_rate(self) -> float | None:
@@ -126,7 +145,7 @@ class Lists:
     def to_dict(self) -> dict[str, Any]:
         return {"supply": self.supply, "matched": self.matched, "gap": self.gap, "match_rate": self.match_rate,
                 "claimed": self.claimed, "claim_seconds": self.claim_seconds, "orders": self.orders,
-                "gaps": self.gaps}
+                "gaps": self.gaps, "report_ins": self.report_ins}
 
 
 def compute(store: Store, scope: Scope = Scope(), *, limit: int = 20) -> Lists:
@@ -159,6 +178,11 @@ def compute(store: Store, scope: Scope = Scope(), *, limit: int = 20) -> Lists:
                    "unit": about.get(r["o_resource"], ("", ""))[1], "orders": int(r["n_orders"])} for r in orders]
     out.gaps = [{"unit": r["g_unit"], "category": r["g_category"], "gaps": int(r["n_gaps"]), "all_busy": int(r["n_busy"])}
                 for r in store.query_dicts(gaps_sql(db, needs, limit))]
+    out.report_ins = [{"unit": r["w_unit"], "summoned": int(r["n_summoned"]), "on_time": int(r["n_on_time"]),
+                       "missed": int(r["n_missed"]), "rate": int(r["n_on_time"]) / int(r["n_summoned"]),
+                       "seconds": {name: float(x) for (name, _), x in zip(QUANTILES, r["q_in"])}
+                       if int(r["n_in"]) else None}
+                      for r in store.query_dicts(report_ins_sql(db, needs, limit))]
     return out
 
 
@@ -187,4 +211,10 @@ def table(lists: Lists) -> str:
     out += grid(["#", "unit", "category", "needs", "all busy"],
                 [[str(i), g["unit"], g["category"], str(g["gaps"]), str(g["all_busy"])]
                  for i, g in enumerate(lists.gaps, start=1)]) if lists.gaps else ["  (none)"]
+    if lists.report_ins:
+        out += ["", "社区吹哨、部门报到: report-ins per summoned unit"]
+        out += grid(["#", "unit", "summoned", "in time", "missed", "rate", "p50", "p80"],
+                    [[str(i), w["unit"], str(w["summoned"]), str(w["on_time"]), str(w["missed"]), pct(w["rate"]),
+                      duration((w["seconds"] or {}).get("p50")), duration((w["seconds"] or {}).get("p80"))]
+                     for i, w in enumerate(lists.report_ins, start=1)])
     return "\n".join(out)

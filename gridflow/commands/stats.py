@@ -94,7 +94,8 @@ def _lists_csv(lists) -> str:
     w = csv.writer(out)
     blocks = (("supply", ["category", "needs", "resources", "capacity"], lists.supply),
               ("orders", ["resource", "kind", "unit", "orders"], lists.orders),
-              ("gaps", ["unit", "category", "gaps", "all_busy"], lists.gaps))
+              ("gaps", ["unit", "category", "gaps", "all_busy"], lists.gaps),
+              ("report_ins", ["unit", "summoned", "on_time", "missed", "rate"], lists.report_ins))
     w.writerow([])
     w.writerow(["section", "matched", "gap", "match_rate", "claimed", "claim_p50_s", "claim_p80_s"])
     q = lists.claim_seconds or {}

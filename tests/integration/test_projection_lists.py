@@ -64,6 +64,15 @@ MATTER_EVENTS = [
     reported("m5", T0 + 4 * H, "utility_repair", "k2"),  # another gap at cm
     reported("m6", T0 + 5 * H, "micro_wish", "k2"),  # res-c withdrawn; res-b fits half (related): matched
     reported("m7", T0 + 6 * H, "sanitation", "k1"),  # an incident: not matched
+    ev("accepted", "m7", 1, T0 + 6 * H + MIN, unit="g1", handler="h-1"),
+    ev("summoned", "m7", 2, T0 + 6 * H + 2 * MIN, unit="cb-gas", handler="h-1"),  # 社区吹哨: 2 h to report in
+    ev("summoned", "m7", 3, T0 + 6 * H + 2 * MIN, unit="dept-urban", handler="h-1"),
+    ev("reported_in", "m7", 4, T0 + 6 * H + 32 * MIN, unit="cb-gas", handler="h-gas"),  # in 30 minutes
+    ev("reported_in", "m7", 5, T0 + 9 * H, unit="dept-urban", handler="h-urban"),  # late: missed first
+    reported("m8", T0 + 7 * H, "sanitation", "k2"),
+    ev("accepted", "m8", 1, T0 + 7 * H + MIN, unit="g2", handler="h-2"),
+    ev("summoned", "m8", 2, T0 + 7 * H + 2 * MIN, unit="cb-gas", handler="h-2"),
+    ev("reported_in", "m8", 3, T0 + 7 * H + 62 * MIN, unit="cb-gas", handler="h-gas"),  # in an hour
 ]
 
 
@@ -122,6 +131,12 @@ def test_the_lists_equal_what_the_street_did(store):
     assert got.orders == [{"resource": "res-b", "kind": "unit", "unit": "", "orders": 2},
                           {"resource": "res-a", "kind": "member", "unit": "cb-telecom", "orders": 1}]
     assert got.gaps == [{"unit": "cm", "category": "utility_repair", "gaps": 2, "all_busy": 0}]
+    assert got.report_ins == [
+        {"unit": "cb-gas", "summoned": 2, "on_time": 2, "missed": 0, "rate": 1.0,
+         "seconds": {"p50": 3600.0, "p80": 3600.0}},
+        {"unit": "dept-urban", "summoned": 1, "on_time": 0, "missed": 1, "rate": 0.0,
+         "seconds": {"p50": 10680.0, "p80": 10680.0}},
+    ]
 
     # a grid: its needs, and the resources that cover it, below or above it
     g2 = lists.compute(store, Scope(unit="g2"))
@@ -143,6 +158,6 @@ def test_gridflow_stats_prints_the_lists(store):
     table = gridflow(store.settings, "stats", "--lists", "--no-drill")
     assert table.returncode == 0, table.stderr
     assert "三张清单" in table.stdout and "match rate" in table.stdout and "66.7%" in table.stdout
-    assert "res-b" in table.stdout and "utility_repair" in table.stdout
+    assert "res-b" in table.stdout and "utility_repair" in table.stdout and "dept-urban" in table.stdout
     as_json = gridflow(store.settings, "stats", "--lists", "--no-drill", "--format", "json")
     assert json.loads(as_json.stdout)["lists"]["matched"] == 4
