@@ -13,6 +13,8 @@
   fit half, and the claim deadline after a dispatch naming a resource (per category).
 - ``whistle``: 社区吹哨、部门报到 — ``report_within``, how long a summoned unit has to report in
   (per category, or default).
+- ``points``: 积分 — points for a verified service claimed by a resource (per category), the
+  on-time bonus and the satisfied-resident bonus.
 - ``future_tolerance``: how far an upstream event may lie ahead of the stream clock before
   it is rejected ``from_future``: ``wall`` for the wall clock (production), ``event`` for
   event time (simulation and replay, where the clock is the newest watermark). Natural
@@ -130,11 +132,26 @@ class Whistle:
 _DEFAULT_REPORT_IN = Span(2 * 3_600_000, NATURAL, "2h")
 
 
+@dataclass(frozen=True)
+class Points:
+    """积分: points for a verified service claimed by a resource, per category (or default), the
+    bonus when it was resolved by its deadline, and the bonus for a satisfied resident."""
+
+    service: tuple[tuple[str, int], ...] = (("default", 10),)
+    on_time: int = 5
+    satisfied: int = 5
+
+    def for_service(self, category: str) -> int:
+        table = dict(self.service)
+        return table.get(category, table.get("default", 0))
+
+
 class Policy:
     def __init__(self, version: str, categories: dict[str, Category], rules: list[dict], warn_at: tuple[float, ...],
                  future_tolerance: FutureTolerance | None = None, matching: Matching | None = None,
-                 whistle: Whistle | None = None):
+                 whistle: Whistle | None = None, points: Points | None = None):
         self.version = version
+        self.points = points or Points()
         self.matching = matching or Matching()
         self.whistle = whistle or Whistle()
         self.categories = categories
@@ -240,7 +257,31 @@ def parse(raw: Any, source: str = "policy") -> Policy:
     return Policy(str(version), categories, rules, warn_at, _future(f"{source}: future_tolerance",
                                                                      raw.get("future_tolerance", {})),
                   _matching(f"{source}: matching", raw.get("matching", {}), categories),
-                  _whistle(f"{source}: whistle", raw.get("whistle", {}), categories))
+                  _whistle(f"{source}: whistle", raw.get("whistle", {}), categories),
+                  _points(f"{source}: points", raw.get("points", {}), categories))
+
+
+def _points(where: str, value: Any, categories: dict[str, Category]) -> Points:
+    if not isinstance(value, dict) or set(value) - {"service", "on_time", "satisfied"}:
+        raise PolicyError(f"{where}: expected a map with service, on_time, satisfied")
+
+    def count(at: str, n: Any) -> int:
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 1_000_000:
+            raise PolicyError(f"{at}: expected a whole number of points from 0 to 1000000, got {n!r}")
+        return n
+
+    service = value.get("service", {"default": 10})
+    if isinstance(service, int) and not isinstance(service, bool):
+        service = {"default": service}
+    if not isinstance(service, dict):
+        raise PolicyError(f"{where}.service: expected points, or a map of category (or default) to points")
+    table = []
+    for name, n in service.items():
+        if name != "default" and name not in categories:
+            raise PolicyError(f"{where}.service: expected a declared category or default, got {name!r}")
+        table.append((name, count(f"{where}.service.{name}", n)))
+    return Points(tuple(sorted(table)), count(f"{where}.on_time", value.get("on_time", 5)),
+                  count(f"{where}.satisfied", value.get("satisfied", 5)))
 
 
 def _whistle(where: str, value: Any, categories: dict[str, Category]) -> Whistle:

@@ -17,11 +17,11 @@ from typing import Iterable, NamedTuple
 
 from events import applied as memory
 from events import availability
-from events.types import Event, ResourceRegistered, ResourceUpdated, ResourceWithdrawn
+from events.types import Event, PointsRedeemed, ResourceRegistered, ResourceUpdated, ResourceWithdrawn
 
 # Every code a refused resource event can carry (bounded: it is a metric label).
 RESOURCE_REJECTIONS = ("already_registered", "unknown_resource", "withdrawn", "unknown_category", "unknown_unit",
-                       "conflict", "out_of_order")
+                       "conflict", "out_of_order", "insufficient_points")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Resource:
     updated_at: int
     withdrawn_at: int | None = None
     applied: bytes = b""  # recent applied events (events/applied.py): re-sends are duplicates
+    redeemed: int = 0  # points spent (its awards are counted by the Directory)
     windows: tuple[availability.Window, ...] = field(default=(), compare=False, repr=False)
 
     @property
@@ -47,14 +48,14 @@ class Resource:
         """A compact array (what the resources topic carries after the event)."""
         return [1, self.resource_id, self.kind, list(self.categories), list(self.covers), self.capacity,
                 list(self.availability), self.unit, self.registered_at, self.updated_at, self.withdrawn_at,
-                self.applied]
+                self.applied, self.redeemed]
 
     @classmethod
     def from_record(cls, r: list) -> "Resource":
-        if not isinstance(r, list) or len(r) != 12 or r[0] != 1:
+        if not isinstance(r, list) or len(r) != 13 or r[0] != 1:
             raise ValueError("not a version-1 resource record")
         return _built(Resource(r[1], r[2], tuple(r[3]), tuple(r[4]), r[5], tuple(r[6]), r[7], r[8], r[9], r[10],
-                               bytes(r[11])))
+                               bytes(r[11]), r[12]))
 
 
 def _built(r: Resource) -> Resource:
@@ -98,6 +99,11 @@ def decide_resource(current: Resource | None, event: Event, ctx) -> ResourceDeci
                                             "or register under a new id")
     elif current is None:
         return no("unknown_resource", "the resource was never registered")
+    elif isinstance(event, PointsRedeemed):  # a withdrawn member may still spend what it earned
+        balance = ctx.resources.balance(rid) if ctx.resources is not None else 0
+        if event.points > balance:
+            return no("insufficient_points", f"it has {balance} points, {event.points} asked; a balance is never "
+                                             "negative")
     elif not current.active:
         return no("withdrawn", "the resource was withdrawn")
     bad = _unknown(event, ctx)
@@ -130,11 +136,16 @@ def _apply(current: Resource | None, event: Event, remembered: bytes) -> Resourc
                        tuple(event.covers) if event.covers is not None else current.covers,
                        event.capacity if event.capacity is not None else current.capacity,
                        tuple(event.availability) if event.availability is not None else current.availability,
-                       current.unit, current.registered_at, max(at, current.updated_at), None, applied)
+                       current.unit, current.registered_at, max(at, current.updated_at), None, applied,
+                       current.redeemed)
     elif isinstance(event, ResourceWithdrawn):
         new = Resource(rid, current.kind, current.categories, current.covers, current.capacity,
                        current.availability, current.unit, current.registered_at, max(at, current.updated_at),
-                       at, applied)
+                       at, applied, current.redeemed)
+    elif isinstance(event, PointsRedeemed):
+        new = Resource(rid, current.kind, current.categories, current.covers, current.capacity,
+                       current.availability, current.unit, current.registered_at, current.updated_at,
+                       current.withdrawn_at, applied, current.redeemed + event.points)
     else:
         raise TypeError(f"not a resource event: {event.TYPE}")
     return _built(new)
@@ -161,6 +172,8 @@ class Directory:
         self.resources: dict[str, Resource] = {}
         self.by_category: dict[str, set[str]] = {}
         self.holds: dict[str, set[str]] = {}  # resource id -> matter ids it holds (claimed, not resolved)
+        self.awarded: dict[str, int] = {}  # resource id -> points awarded (points_awarded, each counted once)
+        self._awards: set[str] = set()
         for r in resources:
             self.put(r)
 
@@ -196,6 +209,19 @@ class Directory:
             held.discard(matter_id)
             if not held:
                 del self.holds[resource_id]
+
+    def award(self, resource_id: str, award_id: str, points: int) -> None:
+        """Points awarded by a matter's partition; the same award (id) counts once."""
+        if award_id not in self._awards:
+            self._awards.add(award_id)
+            self.awarded[resource_id] = self.awarded.get(resource_id, 0) + points
+
+    def balance(self, resource_id: str) -> int:
+        """Awarded minus redeemed, as this directory knows it. Awards may arrive late (another
+        worker's); redemptions are decided by the resource's one writer: the balance known is
+        never above the true one, so a redemption it covers never makes a balance negative."""
+        found = self.resources.get(resource_id)
+        return self.awarded.get(resource_id, 0) - (found.redeemed if found is not None else 0)
 
     def load(self, resource_id: str) -> int:
         """Orders the resource holds now."""

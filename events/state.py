@@ -28,8 +28,8 @@ from events.orgtree import OrgTree, OrgUnit
 from events.policy import Policy
 from events.resources import Directory
 from events.routing import entry_unit, escalation_target
-from events.types import (RESOURCE_TYPES, CandidatesProposed, NoResource, ReportInMissed, UnitReportedIn,
-                          UnitSummoned)
+from events.types import (RESOURCE_TYPES, CandidatesProposed, NoResource, PointsAwarded, ReportInMissed,
+                          UnitReportedIn, UnitSummoned)
 from events.types import (DeadlineReached, EscalationRequested, Event, FeedbackGiven, MatterAccepted,
                           MatterCancelled, MatterClaimed, MatterDispatched, MatterEscalated, MatterReopened,
                           MatterReported, MatterResolved, MatterResumed, MatterRouted, MatterSuspended,
@@ -511,7 +511,33 @@ def _resolve(state, event, at, ctx):
 
 
 def _feedback(state, event, at, ctx):
-    return state.evolve(feedback=event.satisfaction), [event]
+    new = state.evolve(feedback=event.satisfaction)
+    if event.satisfaction == "satisfied" and _served_by(state) and ctx.policy.points.satisfied:
+        return new, [event, _award(state, "satisfied", ctx.policy.points.satisfied, False, at, ctx)]
+    return new, [event]
+
+
+def _verify(state, event, at, ctx):
+    """Closed; the resource that claimed the order earns its service points (积分)."""
+    new = state.evolve(status=CLOSED)
+    if not _served_by(state):
+        return new, [event]
+    points = ctx.policy.points
+    on_time = state.resolved_at is not None and state.resolved_at <= state.deadlines.resolve_by
+    earned = points.for_service(state.category) + (points.on_time if on_time else 0)
+    return new, [event, _award(state, "service", earned, on_time, at, ctx)]
+
+
+def _served_by(state) -> bool:
+    """Claimed by a resource in the cycle that resolved it (a dispatch to one leaves claim_by set)."""
+    return state.resource is not None and state.claim_by is None
+
+
+def _award(state, reason: str, points: int, on_time: bool, at: int, ctx) -> Event:
+    m = state.matter_id
+    return PointsAwarded.derive(event_id=derived_id(m, "points_awarded", state.cycle, reason), matter_id=m,
+                                occurred_at=at, producer=ctx.producer, resource=state.resource,
+                                category=state.category, reason=reason, points=points, on_time=on_time)
 
 
 def _reopen(state, event, at, ctx):
@@ -533,7 +559,7 @@ _APPLY = {
     MatterSuspended: _suspend,
     MatterResumed: _resume,
     MatterResolved: _resolve,
-    MatterVerified: _status(CLOSED),
+    MatterVerified: _verify,
     VerificationFailed: _reopen,
     FeedbackGiven: _feedback,
     MatterReopened: _reopen,

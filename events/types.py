@@ -25,6 +25,7 @@ ESCALATION_REASONS = ("breach", "whistle", "authority")
 DEADLINES = ("accept", "resolve", "claim")  # claim: a resource was dispatched to and did not claim
 RESOURCE_KINDS = ("unit", "member", "service")  # co-building unit, party member, service or project
 GAP_REASONS = ("no_cover", "all_busy")
+POINTS_REASONS = ("service", "satisfied")
 LIST_MAX = 64  # items in a list field
 SLA_REASONS = ("arrived", "resumed", "reopened")
 
@@ -310,6 +311,15 @@ class ResourceWithdrawn(Event):
     reason: str = spec(str, optional=True, max_len=TEXT_MAX, doc="free text; stays in the log")
 
 
+@event("points_redeemed", example={"points": 30, "note": "5 kg of rice at the 积分超市"})
+class PointsRedeemed(Event):
+    """A member or unit spends points (积分兑换); keyed by the resource id like the events above.
+    Refused ``insufficient_points`` when the balance the pipeline knows does not cover it."""
+
+    points: int = spec(int, doc="points spent (at least 1)")
+    note: str = spec(str, optional=True, max_len=TEXT_MAX, doc="what for; free text, stays in the log")
+
+
 # --- derived by the pipeline (ids computed from their cause) ------------------------------
 
 
@@ -421,6 +431,20 @@ class ReportInMissed(Event):
     due_at: int = spec(int, doc="its report-in deadline, UTC epoch ms")
 
 
+@event("points_awarded", derived=True, example={"resource": "res-pm-0042", "category": "document_delivery",
+                                                "reason": "service", "points": 15, "on_time": True})
+class PointsAwarded(Event):
+    """Points for a completed service (积分): on verification, to the resource that claimed the order
+    (the policy's points for the category, plus its on-time bonus); on the resident's satisfied
+    feedback, the satisfaction bonus."""
+
+    resource: str = spec(str, doc="the resource that claimed and served the order")
+    category: str = spec(str, doc="the order's category")
+    reason: str = spec(str, choices=POINTS_REASONS, doc="service (verified) or satisfied (the resident's feedback)")
+    points: int = spec(int, doc="points awarded")
+    on_time: bool = spec(bool, doc="service: resolved by its resolve deadline (the bonus is included)")
+
+
 # --- clock and internal proposals ---------------------------------------------------------
 
 
@@ -440,6 +464,6 @@ class DeadlineReached(Event):
     due_at: int = spec(int, doc="the instant that passed, UTC epoch ms")
 
 
-RESOURCE_TYPES = ("resource_registered", "resource_updated", "resource_withdrawn")
+RESOURCE_TYPES = ("resource_registered", "resource_updated", "resource_withdrawn", "points_redeemed")
 UPSTREAM_TYPES = tuple(t for t, c in REGISTRY.items() if not c.DERIVED and not c.INTERNAL)
 DERIVED_TYPES = tuple(t for t, c in REGISTRY.items() if c.DERIVED)

@@ -227,6 +227,8 @@ def check_rules(cls: type[Event], values: dict[str, Any]) -> None:
         raise ValidationError("data.unit", "a unit, a handler or a resource to dispatch to", None)
     if cls.TYPE in ("resource_registered", "resource_updated"):
         _resource_rules(cls.TYPE, values)
+    if cls.TYPE == "points_redeemed" and values["points"] < 1:
+        raise ValidationError("data.points", "at least 1 point", values["points"])
 
 
 def _resource_rules(type_name: str, values: dict[str, Any]) -> None:

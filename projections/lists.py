@@ -16,7 +16,10 @@ of the window (or now) that cover the unit, a unit below it or above it.
 - ``orders``: orders claimed per resource, most first, with its kind and co-building unit;
 - ``gaps``: needs with no resource at all, per holding unit and category, most first;
 - ``report_ins``: per unit summoned (社区吹哨、部门报到): summons, report-ins in time, missed
-  deadlines, the report-in rate and the time from summons to report-in (p50, p80).
+  deadlines, the report-in rate and the time from summons to report-in (p50, p80);
+- ``points``: per member or unit, points awarded on the scope's orders and redeemed until the
+  window's end, and the difference (the balance, for the whole city and all time); and the same
+  per co-building unit (``points_by_unit``).
 """
 from __future__ import annotations
 
@@ -116,6 +119,20 @@ WHERE s_at > 0
 GROUP BY w_unit ORDER BY n_summoned DESC, w_unit LIMIT {int(limit)}"""
 
 
+def points_sql(db: str, needs: str, until: int | None, limit: int) -> str:
+    before = f" AND occurred_at < {int(until)}" if until is not None else ""
+    return f"""
+SELECT p_resource, sum(p_awarded) AS n_awarded, sum(p_redeemed) AS n_redeemed FROM (
+  SELECT resource AS p_resource, event_id AS p_event, any(points) AS p_awarded, 0 AS p_redeemed FROM {db}.events
+  WHERE type = 'points_awarded' AND matter_id IN (SELECT matter_id FROM ({needs}))
+  GROUP BY p_resource, p_event
+  UNION ALL
+  SELECT resource_id AS p_resource, event_id AS p_event, 0 AS p_awarded, any(points) AS p_redeemed
+  FROM {db}.resource_events WHERE type = 'points_redeemed'{before}
+  GROUP BY p_resource, p_event)
+GROUP BY p_resource ORDER BY n_awarded DESC, p_resource LIMIT {int(limit)}"""
+
+
 def gaps_sql(db: str, needs: str, limit: int) -> str:
     return f"""
 SELECT unit AS g_unit, category AS g_category, uniqExact(matter_id) AS n_gaps,
@@ -136,6 +153,8 @@ class Lists:
     orders: list[dict[str, Any]] = field(default_factory=list)  # resource, kind, unit, orders
     gaps: list[dict[str, Any]] = field(default_factory=list)  # unit, category, gaps, all_busy
     report_ins: list[dict[str, Any]] = field(default_factory=list)  # unit, summoned, on_time, missed, rate, seconds
+    points: list[dict[str, Any]] = field(default_factory=list)  # resource, kind, unit, awarded, redeemed, balance
+    points_by_unit: list[dict[str, Any]] = field(default_factory=list)  # unit, awarded, redeemed
 
     @property
     def match_rate(self) -> float | None:
@@ -145,7 +164,8 @@ class Lists:
     def to_dict(self) -> dict[str, Any]:
         return {"supply": self.supply, "matched": self.matched, "gap": self.gap, "match_rate": self.match_rate,
                 "claimed": self.claimed, "claim_seconds": self.claim_seconds, "orders": self.orders,
-                "gaps": self.gaps, "report_ins": self.report_ins}
+                "gaps": self.gaps, "report_ins": self.report_ins, "points": self.points,
+                "points_by_unit": self.points_by_unit}
 
 
 def compute(store: Store, scope: Scope = Scope(), *, limit: int = 20) -> Lists:
@@ -183,6 +203,24 @@ def compute(store: Store, scope: Scope = Scope(), *, limit: int = 20) -> Lists:
                        "seconds": {name: float(x) for (name, _), x in zip(QUANTILES, r["q_in"])}
                        if int(r["n_in"]) else None}
                       for r in store.query_dicts(report_ins_sql(db, needs, limit))]
+    points = store.query_dicts(points_sql(db, needs, scope.until, 1_000_000))
+    ids = [r["p_resource"] for r in points]
+    about = {r[0]: (r[1], r[2]) for r in store.query(
+        f"SELECT resource_id, kind, unit FROM {store.table('resource_list')} WHERE resource_id IN %(ids)s",
+        {"ids": ids})} if ids else {}
+    everyone = [{"resource": r["p_resource"], "kind": about.get(r["p_resource"], ("", ""))[0],
+                 "unit": about.get(r["p_resource"], ("", ""))[1], "awarded": int(r["n_awarded"]),
+                 "redeemed": int(r["n_redeemed"]), "balance": int(r["n_awarded"]) - int(r["n_redeemed"])}
+                for r in points]
+    out.points = everyone[:limit]
+    units: dict[str, list[int]] = {}
+    for r in everyone:
+        if r["unit"]:
+            totals = units.setdefault(r["unit"], [0, 0])
+            totals[0] += r["awarded"]
+            totals[1] += r["redeemed"]
+    out.points_by_unit = [{"unit": u, "awarded": a, "redeemed": d}
+                          for u, (a, d) in sorted(units.items(), key=lambda kv: (-kv[1][0], kv[0]))][:limit]
     return out
 
 
@@ -211,6 +249,16 @@ def table(lists: Lists) -> str:
     out += grid(["#", "unit", "category", "needs", "all busy"],
                 [[str(i), g["unit"], g["category"], str(g["gaps"]), str(g["all_busy"])]
                  for i, g in enumerate(lists.gaps, start=1)]) if lists.gaps else ["  (none)"]
+    if lists.points:
+        out += ["", "积分: points per member or unit (awarded on the scope's orders; redeemed until the window's end)"]
+        out += grid(["#", "resource", "kind", "unit", "awarded", "redeemed", "balance"],
+                    [[str(i), p["resource"], p["kind"] or "-", p["unit"] or "-", str(p["awarded"]), str(p["redeemed"]),
+                      str(p["balance"])] for i, p in enumerate(lists.points, start=1)])
+    if lists.points_by_unit:
+        out += ["", "积分 per co-building unit"]
+        out += grid(["#", "unit", "awarded", "redeemed"],
+                    [[str(i), u["unit"], str(u["awarded"]), str(u["redeemed"])]
+                     for i, u in enumerate(lists.points_by_unit, start=1)])
     if lists.report_ins:
         out += ["", "社区吹哨、部门报到: report-ins per summoned unit"]
         out += grid(["#", "unit", "summoned", "in time", "missed", "rate", "p50", "p80"],

@@ -3,7 +3,8 @@
 The resources log holds only what the worker accepted, so the record is decoded with the
 events package's decoder (it validates and upcasts) and its fields are taken as they are. No
 personal data: resource ids, kinds, categories, covered units, capacities and the co-building
-unit; the free-text reason of a withdrawal stays in the log, and so do the availability windows.
+unit, points redeemed; the free-text reason of a withdrawal and note of a redemption stay in the
+log, and so do the availability windows.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from events.errors import DecodeError, EventError
 from events.types import RESOURCE_TYPES
 from projections.errors import RecordRejected
 
-COLUMNS = ("event_id", "resource_id", "type", "occurred_at", "kind", "categories", "covers", "capacity", "unit",
-           "log_partition", "log_offset")
+COLUMNS = ("event_id", "resource_id", "type", "occurred_at", "kind", "categories", "covers", "capacity", "points",
+           "unit", "log_partition", "log_offset")
 
 
 def decode(value: bytes, partition: int, offset: int) -> list:
@@ -29,4 +30,4 @@ def decode(value: bytes, partition: int, offset: int) -> list:
     values = event.__dict__
     return [event.event_id, event.matter_id, event.TYPE, event.occurred_at, values.get("kind") or "",
             ",".join(values.get("categories") or ()), ",".join(values.get("covers") or ()),
-            values.get("capacity") or 0, values.get("unit") or "", partition, offset]
+            values.get("capacity") or 0, values.get("points") or 0, values.get("unit") or "", partition, offset]

@@ -43,6 +43,14 @@ def hold_key(resource_id: str, matter_id: str) -> bytes:
     return f"{resource_id}\x00{matter_id}".encode("utf-8")
 
 
+AWARD_PREFIX = b"\x01award\x00"  # no identifier starts with \x01: never a resource's hold
+
+
+def award_key(event_id: str) -> bytes:
+    """The holds topic's key of one points_awarded: ``\x01award\x00<event id>`` (each award once)."""
+    return AWARD_PREFIX + event_id.encode("utf-8")
+
+
 class Partition:
     def __init__(self, number: int, rules: Rules, saved: dict[bytes, bytes] | None = None) -> None:
         self.number, self.rules = number, rules
@@ -229,6 +237,16 @@ class Partition:
                 out.count(metrics.ESCALATIONS, event.from_level, event.reason)
             elif kind == "resolved":
                 out.count(metrics.RESOLVED, event.level)
+            elif kind == "points_awarded":
+                self._award(event)
+
+    def _award(self, event: Event) -> None:
+        """Points for a resource, counted at once here and, through the holds topic, by every
+        worker (the resource's owner decides redemptions against them)."""
+        directory = self.rules.ctx.resources
+        if directory is not None:
+            directory.award(event.resource, event.event_id, event.points)
+        self.hold_writes.append((award_key(event.event_id), codec.pack([event.resource, event.points])))
 
     def take_holds(self) -> list[tuple[bytes, bytes | None]]:
         """The holds records of the claims and releases since the last call."""

@@ -8,7 +8,9 @@ from offset zero:
 - ``<p>.resources.events``: every accepted resource event, written by the owner of the
   resource's intake partition; folded with ``replay_resource`` (a re-read event the resource
   remembers does nothing, so the owner's own events, already in its directory, are harmless);
-- ``<p>.resources.holds``: one record per claimed order, a tombstone when released: the load.
+- ``<p>.resources.holds``: one record per claimed order, a tombstone when released: the load;
+  and one per ``points_awarded`` (key ``\x01award\x00<event id>``): the points each resource
+  earned, against which its owner decides ``points_redeemed``.
 
 ``start()`` begins reading both from offset zero and goes on following them; ``caught_up()``
 waits until what was on the topics at the moment of the call is applied. The worker awaits it
@@ -26,6 +28,7 @@ from events import codec
 from events.errors import EventError
 from events.resources import Directory, replay_resource
 from streams import metrics
+from streams.partition import AWARD_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +109,10 @@ class ResourceFollower:
     def apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         """One record of either topic (public: the unit tests feed records here)."""
         try:
-            if topic == self.holds_topic:
+            if topic == self.holds_topic and (key or b"").startswith(AWARD_PREFIX):
+                resource_id, points = codec.unpack(value)
+                self.directory.award(resource_id, key[len(AWARD_PREFIX):].decode("utf-8"), int(points))
+            elif topic == self.holds_topic:
                 resource_id, _, matter_id = (key or b"").decode("utf-8").partition("\x00")
                 if value is None:
                     self.directory.release(resource_id, matter_id)

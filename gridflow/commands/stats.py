@@ -95,7 +95,9 @@ def _lists_csv(lists) -> str:
     blocks = (("supply", ["category", "needs", "resources", "capacity"], lists.supply),
               ("orders", ["resource", "kind", "unit", "orders"], lists.orders),
               ("gaps", ["unit", "category", "gaps", "all_busy"], lists.gaps),
-              ("report_ins", ["unit", "summoned", "on_time", "missed", "rate"], lists.report_ins))
+              ("report_ins", ["unit", "summoned", "on_time", "missed", "rate"], lists.report_ins),
+              ("points", ["resource", "kind", "unit", "awarded", "redeemed", "balance"], lists.points),
+              ("points_by_unit", ["unit", "awarded", "redeemed"], lists.points_by_unit))
     w.writerow([])
     w.writerow(["section", "matched", "gap", "match_rate", "claimed", "claim_p50_s", "claim_p80_s"])
     q = lists.claim_seconds or {}

@@ -1,4 +1,5 @@
-"""The resources list (三张清单) in ClickHouse: ``events.resource``, ``resource_events`` and the
+"""The resources list (三张清单) in ClickHouse: ``events.resource`` and ``events.points``,
+``resource_events`` and the
 ``resource_list`` view (docs/statistics.md, "The three lists").
 
 ClickHouse 18.16 has no ``ADD COLUMN IF NOT EXISTS``, so the column is added only when
@@ -17,6 +18,7 @@ CREATE TABLE IF NOT EXISTS {db}.resource_events
     categories String,                         -- comma-separated; '' when the event leaves them as they were
     covers String,                             -- comma-separated org unit ids; '' likewise
     capacity UInt32,                           -- 0 when the event leaves it as it was
+    points UInt32,                             -- points_redeemed: points spent
     unit String,                               -- co-building unit of a member or service
     log_partition UInt32,
     log_offset UInt64
@@ -45,9 +47,11 @@ HAVING registered_at > 0
 
 
 def apply(store, db: str) -> None:
-    have = store.query("SELECT name FROM system.columns WHERE database = %(db)s AND table = 'events' "
-                       "AND name = 'resource'", {"db": db})
-    if not have:
+    have = {name for (name,) in store.query("SELECT name FROM system.columns WHERE database = %(db)s "
+                                            "AND table = 'events'", {"db": db})}
+    if "resource" not in have:  # dispatched / claimed / points_awarded: the resource named
         store.execute(f"ALTER TABLE {db}.events ADD COLUMN resource String DEFAULT ''")
+    if "points" not in have:  # points_awarded
+        store.execute(f"ALTER TABLE {db}.events ADD COLUMN points UInt32 DEFAULT 0")
     store.execute(RESOURCE_EVENTS.replace("{db}", db))
     store.execute(RESOURCE_LIST.replace("{db}", db))

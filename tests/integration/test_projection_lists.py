@@ -47,12 +47,15 @@ RESOURCE_EVENTS = [
     ev("resource_registered", "res-c", 0, T0 - H, kind="member", categories=["micro_wish"], covers=["g2"], capacity=1),
     ev("resource_withdrawn", "res-c", 1, T0 - 40 * MIN),
 ]
+LATER_RESOURCE_EVENTS = [ev("points_redeemed", "res-a", 2, T0 + 4 * H, points=12, note="rice")]
 MATTER_EVENTS = [
     reported("m1", T0, "document_delivery", "k1"),  # candidates res-a, res-b
     ev("accepted", "m1", 1, T0 + MIN, unit="g1", handler="h-1"),
     ev("dispatched", "m1", 2, T0 + 2 * MIN, resource="res-a"),
     ev("claimed", "m1", 3, T0 + 10 * MIN, handler="h-pm-a", resource="res-a"),  # 8 minutes after the dispatch
     ev("resolved", "m1", 4, T0 + H, unit="g1", handler="h-pm-a"),
+    ev("verified", "m1", 5, T0 + 2 * H, verifier="h-9"),  # 积分: res-a earns 10 + 5 on time
+    ev("feedback", "m1", 6, T0 + 3 * H, contacted=True, solved=True, satisfaction="satisfied"),  # + 5
     reported("m2", T0 + H, "document_delivery", "k2"),  # res-b only
     ev("accepted", "m2", 1, T0 + H + MIN, unit="g2", handler="h-2"),
     ev("dispatched", "m2", 2, T0 + H + 5 * MIN, resource="res-b"),
@@ -97,6 +100,14 @@ def logs():
         if old is not None and old.status == "claimed" and d.state.status != "claimed":
             directory.release(old.resource, e.matter_id)
         log += [(x.matter_id.encode(), codec.encode(x)) for x in d.emit]
+        for x in d.emit:
+            if x.TYPE == "points_awarded":
+                directory.award(x.resource, x.event_id, x.points)
+    for e in LATER_RESOURCE_EVENTS:
+        d = decide_resource(directory.get(e.matter_id), e, ctx)
+        assert d.rejected is None, d.rejected
+        directory.put(d.resource)
+        resources.append((e.matter_id.encode(), codec.encode(e)))
     return resources, log
 
 
@@ -131,6 +142,9 @@ def test_the_lists_equal_what_the_street_did(store):
     assert got.orders == [{"resource": "res-b", "kind": "unit", "unit": "", "orders": 2},
                           {"resource": "res-a", "kind": "member", "unit": "cb-telecom", "orders": 1}]
     assert got.gaps == [{"unit": "cm", "category": "utility_repair", "gaps": 2, "all_busy": 0}]
+    assert got.points == [{"resource": "res-a", "kind": "member", "unit": "cb-telecom", "awarded": 20,
+                           "redeemed": 12, "balance": 8}]
+    assert got.points_by_unit == [{"unit": "cb-telecom", "awarded": 20, "redeemed": 12}]
     assert got.report_ins == [
         {"unit": "cb-gas", "summoned": 2, "on_time": 2, "missed": 0, "rate": 1.0,
          "seconds": {"p50": 3600.0, "p80": 3600.0}},

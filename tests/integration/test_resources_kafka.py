@@ -169,16 +169,26 @@ def test_a_residents_order_flows_from_candidates_to_verification_and_a_restart_k
              ev("verified", m, 5, T0 + 50 * MIN, verifier="h-comm-1")]
     for step in steps:
         pub.send(step)
-    log.wait_until(lambda l: any(e.TYPE == "verified" for e in of(l, m)), "the order verified")
+    log.wait_until(lambda l: any(e.TYPE == "points_awarded" for e in of(l, m)), "the order verified, points")
     assert [e.TYPE for e in of(log, m)] == ["reported", "routed", "sla_started", "candidates_proposed", "accepted",
-                                           "dispatched", "claimed", "resolved", "verified"]
+                                           "dispatched", "claimed", "resolved", "verified", "points_awarded"]
+    award = of(log, m)[-1]  # 积分: document_delivery 10, resolved on time +5
+    assert (award.resource, award.reason, award.points, award.on_time) == ("res-pm-near", "service", 15, True)
     assert [d["reason"].split(":")[0] for d in log.deadletters] == ["unknown_resource"]
     assert log.deadletters[0]["stage"] == "resources"
     holds = Topic(settings, settings.topics.holds)
     running.append(holds)
-    holds.wait_for(lambda r: len(r) == 2, "the hold and its release")
-    assert [(k, v is None) for k, v in holds.records] == [(b"res-pm-near\x00" + m.encode(), False),
-                                                         (b"res-pm-near\x00" + m.encode(), True)]
+    holds.wait_for(lambda r: len(r) == 3, "the hold, its release and the award")
+    assert [(k, v is None) for k, v in holds.records if not k.startswith(b"\x01")] == [
+        (b"res-pm-near\x00" + m.encode(), False), (b"res-pm-near\x00" + m.encode(), True)]
+
+    # the member spends what it earned; a balance is never negative
+    pub.send(ev("points_redeemed", "res-pm-near", 7, T0 + H, points=10, note="rice"))
+    pub.send(ev("points_redeemed", "res-pm-near", 8, T0 + H + MIN, points=10, note="oil"))  # only 5 left
+    log.wait_until(lambda l: len(l.deadletters) == 2, "the second redemption refused")
+    assert log.deadletters[1]["reason"].startswith("insufficient_points: points_redeemed of resource res-pm-near: "
+                                                   "it has 5 points, 10 asked")
+    resources.wait_for(lambda r: len(r) == 4, "the first redemption on the resources log")
 
     # a new worker process reads the list back: the member is known, its capacity free again
     worker.stop()
@@ -193,4 +203,10 @@ def test_a_residents_order_flows_from_candidates_to_verification_and_a_restart_k
                    timeout=90)
     proposal = next(e for e in of(log, m2) if e.TYPE == "candidates_proposed")
     assert proposal.candidates == ["res-pm-near", "res-cb-telecom"]
-    assert len(log.deadletters) == 1
+    assert len(log.deadletters) == 2
+    # the restarted worker knows the balance too (awards from the holds topic, redemptions from the log)
+    pub.send(ev("points_redeemed", "res-pm-near", 9, T0 + 2 * H, points=6, note="soap"))
+    pub.send(ev("points_redeemed", "res-pm-near", 10, T0 + 2 * H + MIN, points=5, note="soap"))
+    log.wait_until(lambda l: len(l.deadletters) == 3, "the 6-point redemption refused")
+    resources.wait_for(lambda r: len(r) == 5, "the 5-point redemption on the resources log")
+    assert "it has 5 points, 6 asked" in log.deadletters[2]["reason"]

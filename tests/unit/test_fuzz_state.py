@@ -60,6 +60,7 @@ CHOICES = {
     "resource_registered": lambda d: RESOURCE_CHOICES["resource_registered"](d),
     "resource_updated": lambda d: RESOURCE_CHOICES["resource_updated"](d),
     "resource_withdrawn": lambda d: {},
+    "points_redeemed": lambda d: RESOURCE_CHOICES["points_redeemed"](d),
 }
 RESOURCE_CHOICES = {
     "resource_registered": lambda d: dict(kind=d(st.sampled_from(("unit", "member", "service"))),
@@ -72,6 +73,7 @@ RESOURCE_CHOICES = {
                                        covers=d(st.none() | st.lists(st.sampled_from(UNIT_IDS), min_size=1,
                                                                      max_size=2))),
     "resource_withdrawn": lambda d: dict(reason=d(st.none() | st.just("moved"))),
+    "points_redeemed": lambda d: dict(points=d(st.integers(1, 40)), note=None),
 }
 assert set(CHOICES) == set(UPSTREAM_TYPES) - {"watermark"}
 
@@ -152,10 +154,12 @@ def resource_sequences(draw):
 
 @PROPERTY
 @given(resource_sequences())
-def test_a_refused_resource_event_leaves_the_resource_as_it_was(steps):
-    resource = None
+def test_a_refused_resource_event_leaves_the_resource_as_it_was_and_a_balance_is_never_negative(steps):
+    resource, directory = None, Directory()
+    directory.award("res-1", "award-1", 50)  # what its services earned; redemptions may ask more
+    ctx = Context(POLICY, TREE, resources=directory)
     for event in steps:
-        decision = decide_resource(resource, event, CTX)
+        decision = decide_resource(resource, event, ctx)
         if decision.rejected is not None or decision.duplicate:
             assert decision.resource is resource, (event, decision.rejected)
             if decision.rejected is not None:
@@ -163,4 +167,6 @@ def test_a_refused_resource_event_leaves_the_resource_as_it_was(steps):
         else:
             assert decision.resource is not resource and decision.resource.resource_id == "res-1"
             assert Resource.from_record(decision.resource.to_record()) == decision.resource
+            directory.put(decision.resource)
+        assert directory.balance("res-1") >= 0
         resource = decision.resource

@@ -349,3 +349,81 @@ def test_an_event_after_a_report_in_deadline_fires_it_first_and_the_deadline_fol
     w.send("summoned", T0 + 2 * MIN, unit="police-x", handler="h-1")  # elder_fraud: 30 minutes
     d = w.send("reported_in", T0 + 40 * MIN, unit="police-x", handler="h-p")
     assert w.types(d) == ["report_in_missed", "reported_in"] and d.emit[0].due_at == T0 + 32 * MIN
+
+
+# --- 积分: points awarded for verified services, redeemed, never negative ----------------------
+
+
+def served(w, category="document_delivery", resource_id="r-k", dispatch=True, claim=True):
+    w.send("reported", T0, kind="request", category=category, place="k1")
+    w.send("accepted", T0 + MIN)
+    if dispatch:
+        w.send("dispatched", T0 + 2 * MIN, resource=resource_id)
+    if claim:
+        w.send("claimed", T0 + 3 * MIN, resource=resource_id)
+    w.send("resolved", T0 + H, unit=w.state.unit)
+    return w.send("verified", T0 + 2 * H, verifier="h-9")
+
+
+@pytest.mark.parametrize("category, dispatch, claim, expected", [
+    ("document_delivery", True, True, [("service", 15, True)]),  # 10 for the category + 5 on time
+    ("micro_wish", True, True, [("service", 10, True)]),  # 5 + 5
+    ("document_delivery", False, True, [("service", 15, True)]),  # an open order claimed without a dispatch
+    ("document_delivery", True, False, []),  # dispatched to it, never claimed: resolved by someone else
+    ("document_delivery", False, False, []),  # no resource involved
+])
+def test_a_verified_service_earns_its_resource_the_policys_points(category, dispatch, claim, expected):
+    w = world(resource("r-k", categories=("document_delivery", "micro_wish")))
+    d = served(w, category, dispatch=dispatch, claim=claim)
+    awards = [e for e in d.emit if e.TYPE == "points_awarded"]
+    assert [(a.reason, a.points, a.on_time) for a in awards] == expected
+    assert all(a.resource == "r-k" and a.category == category for a in awards)
+
+
+@pytest.mark.parametrize("satisfaction, bonus", [("satisfied", [5]), ("basically_satisfied", []),
+                                                 ("unsatisfied", [])])
+def test_a_satisfied_resident_earns_the_bonus_once(satisfaction, bonus):
+    w = world(resource("r-k"))
+    served(w)
+    d = w.send("feedback", T0 + 3 * H, contacted=True, solved=True, satisfaction=satisfaction)
+    assert [e.points for e in d.emit if e.TYPE == "points_awarded"] == bonus
+    assert w.send("feedback", T0 + 4 * H, contacted=True, solved=True,
+                  satisfaction=satisfaction).rejected.code == "feedback_given"
+
+
+@pytest.mark.parametrize("awarded, redemptions, codes, balance", [
+    (0, [5], ["insufficient_points"], 0),
+    (15, [10, 10], [None, "insufficient_points"], 5),
+    (15, [10, 5, 1], [None, None, "insufficient_points"], 0),
+    (15, [15], [None], 0),
+])
+def test_redemptions_are_refused_beyond_the_balance_which_is_never_negative(awarded, redemptions, codes, balance):
+    d = directory()
+    d.award("r-1", "award-1", awarded)
+    d.award("r-1", "award-1", awarded)  # the same award read again counts once
+    ctx = Context(POLICY, tree(), resources=d)
+    current = decide_resource(None, r_event("resource_registered", rid="r-1"), ctx).resource
+    d.put(current)
+    got = []
+    for n, points in enumerate(redemptions, 1):
+        decision = decide_resource(current, r_event("points_redeemed", n + 1, T0 + n * MIN, rid="r-1", points=points),
+                                   ctx)
+        got.append(decision.rejected.code if decision.rejected else None)
+        if decision.rejected is None:
+            current = decision.resource
+            d.put(current)
+    assert got == codes and d.balance("r-1") == balance
+
+
+def test_a_withdrawn_member_may_still_spend_its_points_and_an_unknown_one_may_not():
+    d = directory()
+    d.award("r-1", "a", 20)
+    ctx = Context(POLICY, tree(), resources=d)
+    r = decide_resource(None, r_event("resource_registered", rid="r-1"), ctx).resource
+    r = decide_resource(r, r_event("resource_withdrawn", 2, T0 + MIN, rid="r-1"), ctx).resource
+    d.put(r)
+    assert decide_resource(r, r_event("points_redeemed", 3, T0 + 2 * MIN, rid="r-1", points=20), ctx).rejected is None
+    refused = decide_resource(None, r_event("points_redeemed", 1, T0, rid="r-2", points=1), ctx)
+    assert refused.rejected.code == "unknown_resource"
+    with pytest.raises(ValidationError, match="data.points"):
+        codec.decode(codec.encode(r_event("points_redeemed", rid="r-1", points=0)))

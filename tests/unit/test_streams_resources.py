@@ -13,7 +13,7 @@ from streams import metrics
 from streams.partition import Partition, Rules, hold_key
 from streams.pending import Pending
 from streams.resourcesource import ResourceFollower
-from test_state import DEFAULTS, MIN, T0, World
+from test_state import DEFAULTS, H, MIN, T0, World
 from test_streams import PARTITIONS, home
 
 INTAKE = "unit.matters.intake"
@@ -118,3 +118,28 @@ def test_a_follower_fed_the_resources_log_and_the_holds_rebuilds_the_same_direct
     assert fresh.resources == w.directory.resources
     follower.apply("r.events", b"x", b"\xc1 junk")  # never written by a worker: skipped, counted
     assert follower.skipped == 1 and len(fresh) == 2
+
+
+def test_points_awarded_reach_every_worker_through_the_holds_and_redemptions_through_the_log():
+    w = Worker()
+    rid, m = on(0, "res-"), on(1, "m-")
+    w.feed(register(rid))
+    w.feed(make("reported", m, 0, T0, kind="request", category="document_delivery"))
+    w.feed(make("accepted", m, 1, T0 + MIN, unit="g1"))
+    w.feed(make("claimed", m, 2, T0 + 2 * MIN, resource=rid))
+    w.feed(make("resolved", m, 3, T0 + 30 * MIN, unit="g1"))
+    w.feed(make("verified", m, 4, T0 + 40 * MIN))
+    assert w.log[-1].TYPE == "points_awarded" and w.directory.balance(rid) == 15
+    w.feed(make("points_redeemed", rid, 5, T0 + H, points=10))
+    w.feed(make("points_redeemed", rid, 6, T0 + H, points=10))
+    assert w.directory.balance(rid) == 5 and w.dead[-1]["reason"].startswith("insufficient_points")
+
+    fresh = Directory()
+    follower = ResourceFollower("unused:9092", "r.events", "r.holds", fresh)
+    for key, value in w.holds:
+        follower.apply("r.holds", key, value)
+    for _, key, value in w.resource_log:
+        follower.apply("r.events", key, value)
+    for key, value in w.holds:  # read again: each award counts once
+        follower.apply("r.holds", key, value)
+    assert fresh.balance(rid) == 5 and fresh.awarded == {rid: 15}
