@@ -186,7 +186,7 @@ def _lists(store):
     from projections import lists
     from projections.stats import Scope
 
-    return lists.compute(store, Scope(), limit=10)
+    return lists.compute(store, Scope(), limit=10_000)  # every unit and resource: the check adds them up
 
 
 def _snapshot(children: list[Child], workdir: Path,

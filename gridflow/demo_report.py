@@ -37,6 +37,14 @@ def lists_agreement(result) -> list[tuple[str, int, int]]:
     top = lists.orders[0] if lists.orders else None
     if top is not None:
         rows.append((f"orders of {top['resource']}", top["orders"], want["orders"].get(top["resource"], 0)))
+    report_ins = getattr(lists, "report_ins", [])
+    rows += [("units summoned", sum(w["summoned"] for w in report_ins), want["summoned"]),
+             ("report-ins in time", sum(w["on_time"] for w in report_ins), want["report_ins_on_time"]),
+             ("report-in deadlines missed", sum(w["missed"] for w in report_ins), want["report_ins_missed"])]
+    points = getattr(lists, "points", [])
+    rows.append(("points awarded", sum(p["awarded"] for p in points), sum(want["points"].values())))
+    if points:
+        rows.append((f"points of {points[0]['resource']}", points[0]["awarded"], want["points"].get(points[0]["resource"], 0)))
     return rows
 
 
@@ -68,7 +76,7 @@ def render(result) -> str:
     if getattr(result, "lists", None) is not None:
         from projections import lists as lists_mod
 
-        lines += ["", lists_mod.table(result.lists)]
+        lines += ["", lists_mod.table(result.lists, limit=10)]
     rows = agreement(result)
     mismatched = [r for r in rows if r[1] != r[2]]
     lines += ["", "Checked against the simulator's ground truth (where each matter was really resolved):"]

@@ -224,8 +224,14 @@ def compute(store: Store, scope: Scope = Scope(), *, limit: int = 20) -> Lists:
     return out
 
 
-def table(lists: Lists) -> str:
+def table(lists: Lists, limit: int | None = None) -> str:
+    """The lists as a person reads them; ``limit`` cuts each ranked table (the figures stay whole)."""
     from projections.render import duration, pad, pct, width
+
+    if limit is not None:
+        lists = Lists(lists.scope, lists.supply, lists.matched, lists.gap, lists.claimed, lists.claim_seconds,
+                      lists.orders[:limit], lists.gaps[:limit], lists.report_ins[:limit], lists.points[:limit],
+                      lists.points_by_unit[:limit])
 
     def grid(head: list[str], rows: list[list[str]]) -> list[str]:
         widths = [max(width(r[i]) for r in [head] + rows) for i in range(len(head))]

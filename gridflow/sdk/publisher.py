@@ -170,6 +170,15 @@ class Publisher:
               **kw: Any) -> Event:
         return self.publish(self.events.claimed(matter_id, handler=handler, unit=unit, resource=resource, **kw))
 
+    def summon(self, matter_id: str, *, unit: str, handler: str, **kw: Any) -> Event:
+        return self.publish(self.events.summoned(matter_id, unit=unit, handler=handler, **kw))
+
+    def report_in(self, matter_id: str, *, unit: str, handler: str, **kw: Any) -> Event:
+        return self.publish(self.events.reported_in(matter_id, unit=unit, handler=handler, **kw))
+
+    def redeem_points(self, resource_id: str, *, points: int, **kw: Any) -> Event:
+        return self.publish(self.events.points_redeemed(resource_id, points=points, **kw))
+
     def register_resource(self, resource_id: str, **kw: Any) -> Event:
         """``resource_registered``: ``kind``, ``categories``, ``covers``, ``capacity``; optional
         ``availability``, ``unit``."""

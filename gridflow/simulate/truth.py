@@ -45,6 +45,8 @@ class MatterTruth:
     feedback: dict | None = None  # the last one: {contacted, solved, satisfaction}
     match: str | None = None  # the resources list: matched | gap on arrival (None: not a matched category)
     orders: list[dict] = field(default_factory=list)  # {resource, dispatched_at, claimed_at} per dispatch to one
+    summons: list[dict] = field(default_factory=list)  # {unit, summoned_at, due_at, reported_at, missed}
+    points: list[dict] = field(default_factory=list)  # {resource, reason: service|satisfied, points}
 
     @property
     def escalated(self) -> bool:
@@ -103,6 +105,10 @@ class GroundTruth:
         waits = sorted((m.orders[0]["claimed_at"] - m.orders[0]["dispatched_at"]) / 1000 for m in self if m.orders)
         n = len(waits)
         orders = Counter(r for m in self for r in {o["resource"] for o in m.orders})
+        points: Counter = Counter()
+        for m in self:
+            for award in m.points:
+                points[award["resource"]] += award["points"]
         return {
             "supply": {c: {"needs": needs.get(c, 0), "resources": resources.get(c, 0)}
                        for c in sorted(set(needs) | set(resources))},
@@ -111,6 +117,10 @@ class GroundTruth:
             "claim_seconds": {name: waits[min(int(q * n), n - 1)] for name, q in (("p50", 0.5), ("p80", 0.8))}
             if n else None,
             "orders": dict(orders),
+            "summoned": sum(len(m.summons) for m in self),
+            "report_ins_missed": sum(s["missed"] for m in self for s in m.summons),
+            "report_ins_on_time": sum(not s["missed"] for m in self for s in m.summons),
+            "points": dict(points),
         }
 
     def write(self, path: str | Path) -> Path:

@@ -46,6 +46,24 @@ def test_the_pipeline_derives_the_simulated_lists_and_the_escalation_path_stays_
     assert dict(per_matter) == lists["orders"] and sum(claims.values()) >= lists["claimed"] > 50
     assert not any(e.deadline == "claim" for emitted in log.values() for e in emitted if isinstance(e, SlaBreached))
     assert not any(s.status == CLAIMED for s in states.values())
+    # 社区吹哨、部门报到: every summons, its report-in or its missed deadline
+    summoned = [e for emitted in log.values() for e in emitted if e.TYPE == "summoned"]
+    missed = [e for emitted in log.values() for e in emitted if e.TYPE == "report_in_missed"]
+    assert len(summoned) == lists["summoned"] > 10 and len(missed) == lists["report_ins_missed"] > 0
+    for m in truth:
+        got = {(e.unit, e.due_at) for e in log[m.matter_id] if e.TYPE == "report_in_missed"}
+        assert got == {(s["unit"], s["due_at"]) for s in m.summons if s["missed"]}, m.matter_id
+    # 积分: the points each resource earned
+    awarded = Counter()
+    for emitted in log.values():
+        for e in emitted:
+            if e.TYPE == "points_awarded":
+                awarded[e.resource] += e.points
+    assert dict(awarded) == lists["points"] and sum(awarded.values()) > 100
+    for m in truth:
+        got = [dict(resource=e.resource, reason=e.reason, points=e.points)
+               for e in log[m.matter_id] if e.TYPE == "points_awarded"]
+        assert got == m.points, m.matter_id
     for m in truth:  # the escalation path, as without resources
         emitted = log[m.matter_id]
         assert [(e.level, e.deadline) for e in emitted if isinstance(e, SlaBreached)] == \
