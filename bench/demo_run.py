@@ -5,7 +5,7 @@ phases (setup, publish, drain, total) and its verdict as JSON.
 
 The demo command deletes every ``gridflow-demo-*`` topic when it starts, which would break a
 demo a colleague runs on the same broker; here that clean-up is off, and the suite deletes this
-run's own topics afterwards.
+run's own topics afterwards. Each run replaces the demo database of the one before (``reset``).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--report", required=True)
     args = parser.parse_args()
     result = demo.run_demo(Settings.from_env(), demo.DemoOptions(days=args.days, grids=args.grids,
-                                                                 clean_old_runs=False),
+                                                                 clean_old_runs=False, reset=True),
                            say=lambda line: print(line, flush=True))
     body = {"seconds": result.seconds, "problems": problems(result), "prefix": result.settings.topic_prefix,
             "matters": len(result.truth.matters), "deadletters": result.deadletters}

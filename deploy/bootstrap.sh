@@ -3,17 +3,21 @@
 # then run the demo or the tests. Safe to run again: every step skips what is already there.
 #
 #   bash deploy/bootstrap.sh install   # system packages + the Python package
-#   bash deploy/bootstrap.sh demo      # install, stack up, gridflow demo [args...]
+#   bash deploy/bootstrap.sh demo      # install, stack up, gridflow demo --reset [args...]
 #   bash deploy/bootstrap.sh test      # install, stack up, python -m pytest -q [args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in clickhouse-server clickhouse-client prometheus docker-compose; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
-done
+want_apt() {
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+    done
+}
+want_apt clickhouse-server clickhouse-client prometheus docker-compose
 command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)  # the tests verify deploy/systemd/ units
 
 install() {
     if [ ${#need_apt[@]} -gt 0 ]; then
@@ -34,7 +38,7 @@ install() {
     fi
     # Installed, and installed from this checkout (not from another clone on the machine)?
     local here="$PWD"
-    if ! (cd / && python -c "import os, sys, gridflow, faust, chdb, pytest, crc32c
+    if ! (cd / && python -c "import os, sys, gridflow, faust, chdb, pytest, crc32c, plotly
 sys.exit(os.path.dirname(os.path.dirname(os.path.abspath(gridflow.__file__))) != sys.argv[1])" "$here") 2>/dev/null \
         || [ -n "${GRIDFLOW_REINSTALL:-}" ]; then
         echo "== installing gridflow (pip install -e '.[dev,embedded,rocksdb]')"
@@ -50,8 +54,11 @@ case "$cmd" in
     demo)
         install
         gridflow stack up
-        exec gridflow demo "$@" ;;
+        # --reset: a second run replaces the first one's database, gridflow_demo (only that one)
+        exec gridflow demo --reset "$@" ;;
     test)
+        # headless Chromium (and a CJK font for its screenshots) for tests/integration/test_report_browser.py
+        want_apt chromium fonts-wqy-microhei
         install
         gridflow stack up
         exec python -m pytest -q "$@" ;;

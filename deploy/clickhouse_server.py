@@ -2,6 +2,9 @@
 loopback only, every path under the stack dir, users from ``deploy/clickhouse/users.xml``."""
 from __future__ import annotations
 
+import hashlib
+import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -13,7 +16,11 @@ HERE = Path(__file__).parent / "clickhouse"
 HOST = "127.0.0.1"
 TIMEZONE = "UTC"
 MAX_MEMORY_USAGE = 4_000_000_000  # per query; the machine has to hold Kafka and the workers too
-ANALYST_USER = "analyst"  # read-only (profile `readonly`), see deploy/clickhouse/users.xml
+ANALYST_USER = "analyst"  # read-only with limits (profile `analyst`), see deploy/clickhouse/users.xml
+ANALYST_PASSWORD_FILE = "analyst.password"  # in <stack dir>/clickhouse/, mode 600, made once
+# the analyst's limits per query: docs/operations.md, "ClickHouse access"
+ANALYST_LIMITS = {"analyst_max_execution_time": 300, "analyst_max_rows_to_read": 2_000_000_000,
+                  "analyst_max_memory_usage": 2_000_000_000}
 
 
 def config_values(settings: Settings, base: Path) -> dict[str, object]:
@@ -28,22 +35,41 @@ def config_values(settings: Settings, base: Path) -> dict[str, object]:
     }
 
 
-def users_values(settings: Settings) -> dict[str, object]:
-    # The default user's password is the pipeline's (GRIDFLOW_CLICKHOUSE_PASSWORD); the analyst
-    # has none: like the default user it is reachable from loopback only.
+def users_values(settings: Settings, analyst_password: str) -> dict[str, object]:
+    # The default user's password is the pipeline's (GRIDFLOW_CLICKHOUSE_PASSWORD); the
+    # analyst's is generated (analyst_password_path) and only its hash is written here.
     return {
         "default_password": _xml_text(settings.clickhouse_password),
-        "analyst_password": "",
+        "analyst_password_sha256": hashlib.sha256(analyst_password.encode("utf-8")).hexdigest(),
         "max_memory_usage": MAX_MEMORY_USAGE,
+        **ANALYST_LIMITS,
     }
+
+
+def analyst_password_path(settings: Settings) -> Path:
+    return settings.stack_path / "clickhouse" / ANALYST_PASSWORD_FILE
+
+
+def analyst_password(settings: Settings, *, create: bool = False) -> str:
+    """The local stack's analyst password: read from the stack dir, or (``create``) made there
+    the first time, 24 random URL-safe characters in a file only its owner can read."""
+    path = analyst_password_path(settings)
+    if not path.exists():
+        if not create:
+            raise StackError(f"no analyst password at {path}: `gridflow stack up` makes it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(18) + "\n")
+    return path.read_text().strip()
 
 
 def render_config(settings: Settings, base: Path) -> str:
     return render((HERE / "config.xml").read_text(), config_values(settings, base))
 
 
-def render_users(settings: Settings) -> str:
-    return render((HERE / "users.xml").read_text(), users_values(settings))
+def render_users(settings: Settings, analyst_password: str) -> str:
+    return render((HERE / "users.xml").read_text(), users_values(settings, analyst_password))
 
 
 def _xml_text(value: str) -> str:
@@ -93,7 +119,7 @@ class ClickHouseServer(Service):
         for sub in ("data/tmp", "data/user_files", "data/format_schemas", "logs"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self.config.write_text(render_config(self.settings, self.dir))
-        (self.dir / "users.xml").write_text(render_users(self.settings))
+        (self.dir / "users.xml").write_text(render_users(self.settings, analyst_password(self.settings, create=True)))
 
     def command(self) -> list[str]:
         return [*server_binary(), f"--config-file={self.config}"]

@@ -7,7 +7,10 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from deploy.process import StackError, port_open
@@ -67,6 +70,34 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
+def run_saying(cmd: list[str], still: Callable[[float], None], every: float = 10.0) -> tuple[int, str]:
+    """Run ``cmd`` to its end, calling ``still(seconds)`` every ``every`` seconds meanwhile;
+    (exit code, its output)."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile(mode="w+") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        while True:
+            try:
+                proc.wait(timeout=every)
+                break
+            except subprocess.TimeoutExpired:
+                still(time.monotonic() - started)
+        out.seek(0)
+        return proc.returncode, out.read()
+
+
+def _megabytes(folder: Path) -> float:
+    """Size of a folder tree: how far a download got."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total / 1e6
+
+
 def format_command(java: list[str], cluster_id: str, config: Path) -> list[str]:
     # "--cluster-id=<id>" in one word: an id from an older stack that starts with '-' still parses
     return [*java, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "--config", str(config)]
@@ -116,11 +147,13 @@ class KafkaBroker(Service):
         staging = self.dir / "libs.partial"
         shutil.rmtree(staging, ignore_errors=True)
         cmd = [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies", f"-DoutputDirectory={staging}"]
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
-            raise StackError(
-                f"kafka: resolving the broker jars failed ({' '.join(cmd)}):\n{result.stdout}{result.stderr}"
-            )
+        self.say("kafka: fetching the broker's jars with Maven (once; a few minutes on a slow network)")
+        returncode, output = run_saying(cmd, lambda seconds: self.say(
+            f"kafka: still fetching the broker's jars ({seconds:.0f}s, "
+            f"{_megabytes(Path.home() / '.m2' / 'repository'):,.0f} MB in the Maven cache)"))
+        if returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
+            raise StackError(f"kafka: resolving the broker jars failed ({' '.join(cmd)}):\n{output}")
+        self.say(f"kafka: {sum(1 for _ in staging.glob('*.jar'))} jars fetched")
         (staging / ".resolved").write_text(stamp + "\n")
         shutil.rmtree(self.libs, ignore_errors=True)
         staging.rename(self.libs)

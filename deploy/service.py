@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 
 from gridflow.settings import Settings
@@ -27,6 +28,7 @@ class Service(ABC):
     def __init__(self, settings: Settings):
         self.settings = settings
         self.dir = settings.stack_path / self.name
+        self.say: Callable[[str], None] = lambda line: None  # progress lines of a slow step (Stack sets it)
 
     @property
     def pid_file(self) -> Path:

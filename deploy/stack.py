@@ -13,13 +13,14 @@ import importlib.metadata
 import importlib.util
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.clickhouse_server import ClickHouseServer
 from deploy.kafka_broker import KafkaBroker
+from deploy.prometheus_config import write_local_config
 from deploy.process import StackError, port_open, running_pid, start_detached, stop, tail, wait_until
 from deploy.service import Service
 from gridflow.settings import ENV_PREFIX, Settings
@@ -58,9 +59,13 @@ class Outcome:
 
 
 class Stack:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, say: Callable[[str], None] | None = None):
+        """``say`` gets a line for each slow step of ``up`` (fetching jars, waiting for a service)."""
         self.settings = settings
+        self.say = say or (lambda line: None)
         self.services: list[Service] = [ClickHouseServer(settings), KafkaBroker(settings)]
+        for service in self.services:
+            service.say = self.say
 
     @property
     def dir(self) -> Path:
@@ -90,8 +95,10 @@ class Stack:
                 )
                 started.append((service, proc, t0))
             for service, proc, t0 in started:  # started together, so their start-ups overlap
+                self.say(f"{service.name}: started (pid {proc.pid}), waiting until it answers on {service.address}")
                 self._wait_ready(service, proc)
                 outcomes[service.name] = Outcome(service.name, "started", proc.pid, service.address, time.monotonic() - t0)
+            write_local_config(self.settings)  # for Prometheus, from the settings of this `up`
             return [outcomes[s.name] for s in self.services]
 
     def ensure_up(self) -> None:

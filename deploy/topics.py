@@ -51,6 +51,9 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         # Small segments so compaction keeps up and a recovery reads little more than the live states.
         TopicSpec(t.state, n, {"cleanup.policy": "compact", "segment.bytes": str(64 * 1024 * 1024),
                                "min.cleanable.dirty.ratio": "0.25"}, "matter states, compacted"),
+        # Which dead letters were re-driven (`gridflow deadletters redrive`), one marker per dead
+        # letter, so a re-drive is never repeated; small, read whole, so one partition.
+        TopicSpec(t.redriven, 1, {"cleanup.policy": "compact"}, "re-driven dead letters, compacted"),
         # One record per org unit, latest wins; every worker reads all of it, so one partition.
         TopicSpec(t.org, 1, {"cleanup.policy": "compact"}, "the org tree, compacted"),
         # The resources list (三张清单): accepted resource events, partition n written by the owner

@@ -1,7 +1,9 @@
 """The six-level org tree as data: units with an id, a level, a parent and a name.
 
 Loaded from CSV (``unit_id,level,parent_id,name``) or JSON lines; each unit is one record
-on the compacted org topic, keyed by its id.
+on the compacted org topic, keyed by its id. A unit changes by a new record under its key with
+the next revision (``rev``); a retired unit keeps a record (``retired: true``), never a
+tombstone, so its matters and history stay attributable (docs/events.md, "Org units").
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from events.identifiers import ID_RULE, is_identifier
 from events.levels import LEVEL_NAMES, Level
 
 NAME_MAX = 256  # a unit's display name, e.g. 北江社区第2网格
+ORG_RECORD_VERSION = 2  # v1: no rev, no retired (read as rev 1, in force)
 
 
 @dataclass(frozen=True)
@@ -24,10 +27,12 @@ class OrgUnit:
     level: Level
     parent_id: str | None
     name: str
+    rev: int = 1  # the unit's revision: 1 when first published, +1 per change
+    retired: bool = False  # out of force: no new matters, escalation passes it by
 
     def to_record(self) -> dict:
         return {"unit": self.unit_id, "level": self.level.label, "parent": self.parent_id,
-                "name": self.name, "v": 1}
+                "name": self.name, "v": ORG_RECORD_VERSION, "rev": self.rev, "retired": self.retired}
 
     @classmethod
     def from_record(cls, record: object) -> "OrgUnit":
@@ -47,13 +52,25 @@ class OrgUnit:
         name = record.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
             raise ValidationError("name", f"a non-empty name of at most {NAME_MAX} characters", name)
-        return cls(unit_id, Level.parse(level.lower() if isinstance(level, str) else level), parent, name)
+        version = record.get("v", 1)
+        if type(version) is not int or not 1 <= version <= ORG_RECORD_VERSION:
+            raise ValidationError("v", f"an org record version from 1 to {ORG_RECORD_VERSION}", version)
+        rev, retired = record.get("rev", 1), record.get("retired", False)  # v1 had neither
+        if type(rev) is not int or rev < 1:
+            raise ValidationError("rev", "a revision number of at least 1", rev)
+        if type(retired) is not bool:
+            raise ValidationError("retired", "true or false", retired)
+        return cls(unit_id, Level.parse(level.lower() if isinstance(level, str) else level), parent, name,
+                   rev, retired)
 
 
 class OrgTree:
-    """An immutable, checked tree: every parent exists and sits exactly one level up."""
+    """An immutable, checked tree of the units in force: every parent exists and sits exactly
+    one level up. ``retired`` units are remembered apart (``in`` and ``get`` do not see them),
+    so a matter a retired unit still holds escalates to the nearest ancestor in force."""
 
-    def __init__(self, units: Iterable[OrgUnit]) -> None:
+    def __init__(self, units: Iterable[OrgUnit], retired: Iterable[OrgUnit] = ()) -> None:
+        self._retired: dict[str, OrgUnit] = {u.unit_id: u for u in retired}
         self._units: dict[str, OrgUnit] = {}
         self._children: dict[str, list[str]] = {}
         for unit in units:
@@ -92,6 +109,28 @@ class OrgTree:
         parent_id = self.get(unit_id).parent_id
         return self._units[parent_id] if parent_id else None
 
+    def parent_in_force(self, unit_id: str) -> OrgUnit | None:
+        """The parent of a unit in force; for a retired unit, its nearest ancestor still in force
+        (by the parents its last records named), else the city. None at the city or for a unit
+        never known."""
+        unit = self._units.get(unit_id) or self._retired.get(unit_id)
+        if unit is None:
+            return None
+        seen, parent_id = {unit_id}, unit.parent_id
+        while parent_id and parent_id not in seen:
+            seen.add(parent_id)
+            if parent_id in self._units:
+                return self._units[parent_id]
+            retired = self._retired.get(parent_id)
+            parent_id = retired.parent_id if retired is not None else None
+        if unit.level == Level.CITY:
+            return None
+        roots = [u for u in self._units.values() if u.parent_id is None]
+        return roots[0] if len(roots) == 1 else None  # a broken chain: the city in force
+
+    def retired(self, unit_id: str) -> OrgUnit | None:
+        return self._retired.get(unit_id)
+
     def children(self, unit_id: str) -> list[OrgUnit]:
         return [self._units[c] for c in self._children.get(unit_id, ())]
 
@@ -118,21 +157,48 @@ class OrgTree:
 
 
 def load(path: str | Path) -> OrgTree:
-    """Load a tree from ``.csv`` (header unit_id,level,parent_id,name) or ``.jsonl``."""
+    """Load a tree from ``.csv`` (header unit_id,level,parent_id,name), ``.jsonl`` or ``.json``."""
+    units = [unit for _, unit in read_rows(path)]
+    return OrgTree([u for u in units if not u.retired], [u for u in units if u.retired])
+
+
+def read_rows(path: str | Path) -> list[tuple[str, OrgUnit]]:
+    """Every unit of a ``.csv``, ``.jsonl`` or ``.json`` (an array) file with where it stands (``org.csv:7``),
+    unchecked as a tree; a row that is not a unit raises OrgTreeError naming file and line."""
     path = Path(path)
     with path.open(encoding="utf-8") as fh:
         if path.suffix == ".csv":
+            reader = csv.DictReader(fh)
+            missing = {"unit_id", "level", "parent_id", "name"} - set(reader.fieldnames or ())
+            if missing:
+                raise OrgTreeError(f"{path}:1: the header lacks {', '.join(sorted(missing))} "
+                                   "(expected unit_id,level,parent_id,name)")
             rows = [{"unit": r["unit_id"], "level": r["level"], "parent": r["parent_id"], "name": r["name"]}
-                    for r in csv.DictReader(fh)]
+                    for r in reader]
+        elif path.suffix == ".json":  # one array of maps
+            try:
+                listed = json.load(fh)
+            except ValueError as exc:
+                raise OrgTreeError(f"{path}: not JSON: {exc}") from None
+            if not isinstance(listed, list):
+                raise OrgTreeError(f"{path}: expected a JSON array of unit maps")
+            rows = [(f"item {n}", row) for n, row in enumerate(listed, start=1)]
         else:
-            rows = [json.loads(line) for line in fh if line.strip()]
+            rows = []
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    try:
+                        rows.append((number, json.loads(line)))
+                    except ValueError as exc:
+                        raise OrgTreeError(f"{path}:{number}: not a JSON object: {exc}") from None
+    numbered = list(enumerate(rows, start=2)) if path.suffix == ".csv" else rows
     units = []
-    for number, row in enumerate(rows, start=2 if path.suffix == ".csv" else 1):
+    for number, row in numbered:
         try:
-            units.append(OrgUnit.from_record(row))
+            units.append((f"{path}:{number}", OrgUnit.from_record(row)))
         except ValidationError as exc:
             raise OrgTreeError(f"{path}:{number}: {exc}") from None
-    return OrgTree(units)
+    return units
 
 
 def dump_csv(tree: Iterable[OrgUnit], path: str | Path) -> None:

@@ -13,7 +13,7 @@ def entry_unit(policy: Policy, tree: OrgTree, place: str, category: str, priorit
 
 
 def escalation_target(tree: OrgTree, unit_id: str) -> OrgUnit | None:
-    """The parent unit one level up, or None at the city (or for a unit the tree no longer has)."""
-    if unit_id not in tree:
-        return None
-    return tree.parent(unit_id)
+    """Where a matter held by ``unit_id`` goes up: along the tree in force, to the unit's parent
+    now (a moved unit's new parent). A retired or merged unit's matter goes to its nearest
+    ancestor still in force, else the city. None at the city, or for a unit never known."""
+    return tree.parent_in_force(unit_id)

@@ -1,8 +1,13 @@
 """The main job: a simulated city's matters through the whole pipeline, then the statistics.
 
-stack up -> topics -> fresh tables -> worker(s) in event time + projector -> the simulator
+stack up -> topics -> its own database -> worker(s) in event time + projector -> the simulator
 publishes N days (progress bar) -> wait until every record is processed and projected ->
 stop the children -> the statistics, checked against the simulator's ground truth.
+
+The demo never touches what is not its own: its topics are ``gridflow-demo-<run id>.*`` and its
+database is ``DEMO_DATABASE`` (on the configured store), whatever ``GRIDFLOW_TOPIC_PREFIX`` and
+``GRIDFLOW_CLICKHOUSE_DATABASE`` say. A database left by an earlier run is dropped only when
+asked (``reset``, ``gridflow demo --reset``), and only if a demo filled it.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from gridflow.children import Child, free_port
+from gridflow.console import Progress
 from gridflow.settings import Settings
 
 
@@ -32,6 +38,8 @@ class DemoOptions:
     # delete the topics of earlier demo runs first (the command does; a test or a benchmark
     # sharing the broker with other runs does not)
     clean_old_runs: bool = True
+    database: str = "gridflow_demo"  # DEMO_DATABASE; a test gives each run its own
+    reset: bool = False  # drop the demo database an earlier run left (only a demo's database)
     # the three lists (三张清单): the city keeps a resources list; orders are dispatched and claimed
     resources: bool = True
 
@@ -46,41 +54,47 @@ class DemoResult:
     metrics: list[tuple[str, str, str]] = field(default_factory=list)  # (meaning, metric, value)
     metric_texts: dict[str, str | None] = field(default_factory=dict)  # child name -> its /metrics text
     deadletters: int = 0  # records on the run's dead-letter topic (the simulator sends no bad input)
+    report_html: Path | None = None  # the charts (`gridflow report`) of the whole city
     lists: object = None  # projections.lists.Lists, when the city keeps a resources list
+
+
+DEMO_DATABASE = "gridflow_demo"
+DEMO_PREFIX = "gridflow-demo-"  # + run id: every run has topics of its own
 
 
 class DemoFailed(Exception):
     pass
 
 
-class Bar:
-    """One line redrawn in place: phase, bar, counters."""
-
-    def __init__(self, stream=sys.stderr):
-        self.stream, self.interactive = stream, stream.isatty()
-        self._last = 0.0
-
-    def show(self, phase: str, done: float, text: str, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and not self.interactive and now - self._last < 5:
-            return  # in a log, a line every 5 s is progress enough
-        self._last = now
-        done = max(0.0, min(1.0, done))
-        bar = "█" * int(done * 28) + "·" * (28 - int(done * 28))
-        line = f"{phase:<11} {bar} {done * 100:5.1f}%  {text}"
-        self.stream.write(("\r" + line + "\x1b[K") if self.interactive else line + "\n")
-        self.stream.flush()
-
-    def end(self) -> None:
-        if self.interactive:
-            self.stream.write("\n")
-            self.stream.flush()
+Bar = Progress  # the progress line every command shares (gridflow.console)
 
 
-def demo_settings(settings: Settings, run_id: str) -> Settings:
-    prefix = f"gridflow-demo-{run_id}"
-    return settings.with_(topic_prefix=prefix, projector_group=f"{prefix}-projector", clock="event",
-                          worker_web_port=free_port(), projector_metrics_port=free_port())
+def demo_settings(settings: Settings, run_id: str, database: str = DEMO_DATABASE) -> Settings:
+    prefix = f"{DEMO_PREFIX}{run_id}"
+    return settings.with_(topic_prefix=prefix, projector_group=f"{prefix}-projector", clickhouse_database=database,
+                          clock="event", worker_web_port=free_port(), projector_metrics_port=free_port())
+
+
+def prepare_database(settings: Settings, reset: bool) -> str:
+    """Make sure the demo's database is empty; return what was done. An earlier run's database is
+    dropped only with ``reset``; a database a non-demo pipeline claimed, never."""
+    from projections.owner import owner
+    from projections.store import open_store
+
+    database = settings.clickhouse_database
+    with open_store(settings) as store:
+        tables = store.scalar("SELECT count() FROM system.tables WHERE database = %(db)s", {"db": database})
+        if not tables:
+            return f"database {database} is new"
+        claimed = owner(store)
+        if claimed is not None and not claimed.startswith(DEMO_PREFIX):
+            raise DemoFailed(f"database {database} holds the projection of topic prefix {claimed!r}, not a demo's: "
+                             "the demo leaves it alone (drop it yourself if it really is the demo's)")
+        if not reset:
+            raise DemoFailed(f"database {database} holds an earlier demo run ({claimed or 'no prefix recorded'}); "
+                             "`gridflow demo --reset` drops it (that database only) and runs again")
+        store.execute(f"DROP DATABASE IF EXISTS {database}")
+    return f"database {database} of the earlier run ({claimed or 'no prefix recorded'}) dropped"
 
 
 def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None] = print,
@@ -91,6 +105,7 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
     from gridflow.city import generate
     from gridflow.pipeline import PipelineWatch
     from gridflow.simulate import simulate
+    from projections.pictures import write as write_report
     from projections.store import open_store
     from projections.stats import Scope, compute
     from streams.app import app_id
@@ -99,22 +114,20 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     Stack(settings).ensure_up()
+    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"  # two runs in one second differ
+    settings = demo_settings(settings, run_id, options.database)
+    done = prepare_database(settings, options.reset)  # before anything else: a refusal leaves no trace
     if options.clean_old_runs:
         _delete_old_demo_topics(settings)
-    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"  # two runs in one second differ
-    settings = demo_settings(settings, run_id)
     workdir = settings.stack_path.parent / "demo" / run_id
     workdir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings)
     tree = generate(options.grids, options.seed)
     org_csv = workdir / "org.csv"
     dump_csv(tree, org_csv)
-    store = open_store(settings)
-    store.execute(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}")
-    store.close()  # the projector owns the store from here on (chdb allows one process)
     timings["setup"] = time.monotonic() - t0
     say(f"city: {len(tree):,} units, {sum(1 for u in tree if u.level.label == 'grid'):,} grids "
-        f"(seed {options.seed}); topics {settings.topic_prefix}.*; store {settings.store}")
+        f"(seed {options.seed}); topics {settings.topic_prefix}.*; store {settings.store}, {done}")
 
     children = [Child(f"worker-{i}", settings.with_(worker_id=f"demo-w{i}", worker_web_port=free_port()),
                       ["worker", "--org", str(org_csv), "--loglevel", "warning",
@@ -157,10 +170,12 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
     try:
         report = compute(store, Scope())
         lists = _lists(store) if options.resources else None
+        write_report(store, workdir / "report.html")
     finally:
         store.close()
     timings["total"] = time.monotonic() - t0
-    return DemoResult(settings, truth, report, workdir, timings, metrics, metric_texts, deadletters, lists)
+    return DemoResult(settings, truth, report, workdir, timings, metrics, metric_texts, deadletters,
+                      report_html=workdir / "report.html", lists=lists)
 
 
 def _workers_know(children: list[Child], count: int, timeout: float = 120.0) -> None:
@@ -247,7 +262,7 @@ def _delete_old_demo_topics(settings: Settings) -> None:
 
     admin = admin_client(settings)
     try:
-        doomed = [n for n in admin.list_topics() if n.startswith("gridflow-demo-")]
+        doomed = [n for n in admin.list_topics() if n.startswith(DEMO_PREFIX) and not n.startswith(settings.topic_prefix)]
         if doomed:
             admin.delete_topics(doomed, raise_errors=False)
     finally:

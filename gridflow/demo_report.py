@@ -63,6 +63,9 @@ def problems(result) -> list[str]:
 
 
 def render(result) -> str:
+    import sys
+
+    from gridflow.output import terminal_width
     from projections.render import table
 
     s = result.seconds
@@ -72,7 +75,7 @@ def render(result) -> str:
     lines = ["", *verdict, "", f"Simulated {result.truth.days} days: {len(result.truth):,} matters, "
                  f"{result.truth.events:,} upstream events; pipeline done in {s.get('total', 0):.0f}s "
                  f"(publish {s.get('publish', 0):.0f}s, then processing {s.get('drain', 0):.0f}s).", ""]
-    lines.append(table(result.report))
+    lines.append(table(result.report, width=terminal_width(sys.stdout)))
     if getattr(result, "lists", None) is not None:
         from projections import lists as lists_mod
 
@@ -92,14 +95,16 @@ def render(result) -> str:
     database = result.settings.clickhouse_database
     lines += ["", "Where to look next:"]
     lines += _columns([
-        (f"gridflow stats --unit {city}", "drill down: the districts of that city, ranked"),
-        ("gridflow stats --unit <id> --format csv", "any unit at any of the six levels; --from/--to, --category"),
+        (f"gridflow stats --database {database} --unit {city}", "drill down: the districts of that city, ranked"),
+        (f"gridflow stats --database {database} --unit <id> --format csv",
+         "any unit at any of the six levels; --from/--to, --category"),
         (f"gridflow sql \"SELECT resolved_level, count() AS matters FROM {database}.matters "
          "GROUP BY resolved_level ORDER BY matters DESC\"", ""),
         ("docs/statistics.md", "every figure defined, with its SQL"),
         ("docs/metrics.md", "every metric, and the alerts on them"),
         (str(result.workdir), "the run: org tree, ground truth, logs and metrics of worker and projector"),
-    ])
+    ] + ([(str(result.report_html), "the charts: open it in a browser (`gridflow report --unit <id>` for any unit)")]
+         if result.report_html else []))
     return "\n".join(lines)
 
 

@@ -6,10 +6,13 @@ nothing else reads ``GRIDFLOW_*`` variables.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 ENV_PREFIX = "GRIDFLOW_"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_GROUP = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 @dataclass(frozen=True)
@@ -24,10 +27,13 @@ class Settings:
     clickhouse_host: str = "127.0.0.1"
     clickhouse_port: int = 9000
     clickhouse_http_port: int = 8123
-    clickhouse_database: str = "gridflow"
+    clickhouse_database: str = ""  # empty: derived from the topic prefix (`database_for`)
     clickhouse_user: str = "default"
     clickhouse_password: str = ""
     chdb_path: str = ".gridflow/chdb"
+    # while `gridflow project` holds chdb it answers `stats` and `sql` here (loopback, read-only)
+    chdb_query_port: int = 9466
+    chdb_query_timeout_seconds: float = 60.0
     # local stack
     stack_dir: str = ".gridflow/stack"
     kafka_port: int = 9092
@@ -42,7 +48,7 @@ class Settings:
     policy_path: str = ""  # empty: the policy shipped with the events package
     org_path: str = ""  # empty: the org tree published on the org topic / demo city
     # projector
-    projector_group: str = "gridflow-projector"
+    projector_group: str = ""  # empty: "<topic prefix>-projector"
     projector_batch_size: int = 20000  # records; a batch closes at this size, ...
     projector_batch_bytes: int = 16 << 20  # ... at this many bytes of record values, ...
     projector_batch_seconds: float = 5.0  # ... or this long after its first record
@@ -64,6 +70,14 @@ class Settings:
     api_rate_burst: int = 40
     api_cors_origins: str = ""  # comma-separated origins allowed by CORS, "*" for any; empty: no CORS
     api_publish_timeout_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        # Scoped by the topic prefix unless set: runs under different prefixes never share a
+        # consumer group or a database (docs/operations.md, "One prefix, one database").
+        if not self.clickhouse_database:
+            object.__setattr__(self, "clickhouse_database", database_for(self.topic_prefix))
+        if not self.projector_group:
+            object.__setattr__(self, "projector_group", projector_group_for(self.topic_prefix))
 
     @property
     def topics(self) -> "Topics":
@@ -90,6 +104,13 @@ class Settings:
         return settings
 
     def with_(self, **changes) -> "Settings":
+        """A copy with ``changes``. A new topic prefix carries its own derived database and
+        projector group along, unless they were set to something else or are given here."""
+        if "topic_prefix" in changes:
+            if "clickhouse_database" not in changes and self.clickhouse_database == database_for(self.topic_prefix):
+                changes["clickhouse_database"] = ""
+            if "projector_group" not in changes and self.projector_group == projector_group_for(self.topic_prefix):
+                changes["projector_group"] = ""
         return replace(self, **changes)
 
     def check(self) -> None:
@@ -101,6 +122,12 @@ class Settings:
             raise ValueError(f"api_read_access: expected 'open' or 'key', got {self.api_read_access!r}")
         if self.api_rate_per_second <= 0 or self.api_rate_burst < 1 or self.api_max_body_bytes < 1024:
             raise ValueError("api_rate_per_second, api_rate_burst, api_max_body_bytes: expected > 0, >= 1, >= 1024")
+        if not _IDENTIFIER.match(self.clickhouse_database):
+            raise ValueError(f"clickhouse_database: expected letters, digits and _ (not first a digit), "
+                             f"got {self.clickhouse_database!r}")
+        if not _GROUP.match(self.projector_group) or not _GROUP.match(self.topic_prefix):
+            raise ValueError(f"topic_prefix, projector_group: expected letters, digits, '.', '_' and '-', "
+                             f"got {self.topic_prefix!r}, {self.projector_group!r}")
         if self.partitions < 1:
             raise ValueError(f"partitions: expected >= 1, got {self.partitions}")
         if self.projector_batch_size < 1 or self.projector_batch_bytes < 1 or self.projector_breaker_window < 1:
@@ -111,6 +138,19 @@ class Settings:
     @property
     def stack_path(self) -> Path:
         return Path(self.stack_dir).expanduser().resolve()
+
+
+def database_for(prefix: str) -> str:
+    """The ClickHouse database of a topic prefix: the prefix with every character other than a
+    letter, digit or ``_`` made ``_`` (``gridflow`` -> ``gridflow``, ``city-b.test`` ->
+    ``city_b_test``), and ``_`` in front when it would start with a digit."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", prefix) or "_"
+    return "_" + name if name[0].isdigit() else name
+
+
+def projector_group_for(prefix: str) -> str:
+    """The projector's consumer group of a topic prefix (the worker's is ``<prefix>-streams``)."""
+    return f"{prefix}-projector"
 
 
 @dataclass(frozen=True)
@@ -134,6 +174,10 @@ class Topics:
     @property
     def deadletter(self) -> str:
         return f"{self.prefix}.matters.deadletter"
+
+    @property
+    def redriven(self) -> str:  # compacted: one marker per dead letter re-driven (gridflow deadletters)
+        return f"{self.prefix}.matters.redriven"
 
     @property
     def org(self) -> str:  # compacted: one record per org unit

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from projections.errors import MigrationError
+from projections.errors import MigrationError, StoreUnavailable
 from projections.store import Store
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -63,12 +63,16 @@ class Migration:
             exec(compile(self.text, f"{self.version:04d}_{self.name}.py", "exec"), namespace)  # our own file
             try:
                 namespace["apply"](store, database)
+            except StoreUnavailable:
+                raise  # not the migration's fault: the caller waits for ClickHouse and tries again
             except Exception as exc:
                 raise MigrationError(f"migration {self.version:04d}_{self.name}: {exc}") from exc
             return
         for number, statement in enumerate(self.statements(database), start=1):
             try:
                 store.execute(statement)
+            except StoreUnavailable:
+                raise
             except Exception as exc:
                 raise MigrationError(f"migration {self.version:04d}_{self.name}, statement {number}: {exc}") from exc
 

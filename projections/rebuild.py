@@ -25,6 +25,7 @@ from projections import orgdim
 from projections.app import batching, kafka_consumer, load_org_file
 from projections.errors import ProjectionError
 from projections.migrate import live_materialized_views, migrate
+from projections.owner import claim
 from projections.projector import Projector, Totals
 from projections.readers import Slice, replay
 from projections.settle import settle
@@ -64,6 +65,7 @@ def rebuild(settings, store: Store, *, org_file: str | None = None, keep_old: bo
     if not force and projector_active(settings):
         raise ProjectionError(f"the projector group {settings.projector_group!r} has active members: "
                               "stop `gridflow project` first (or pass --force)")
+    claim(store.with_database(live), settings.topic_prefix)
     migrate(store, live, log=log)
     store.execute(f"DROP DATABASE IF EXISTS {shadow}")
     migrate(store, shadow, log=lambda _: None)

@@ -59,7 +59,11 @@ def _scope_line(report: Report, tz: str) -> str:
     return f"{who} · {window} · {cats} · {s.kind or 'all kinds'}"
 
 
-def table(report: Report, tz: str = "Asia/Shanghai", limit: int = 50) -> str:
+def table(report: Report, tz: str = "Asia/Shanghai", limit: int = 50, width: int | None = None) -> str:
+    """The report for a person; with a ``width`` (the terminal's) long lines wrap at their
+    separators and the drill-down keeps the columns that fit (``gridflow.output.table``)."""
+    from gridflow.output import table as columns
+
     t = report.total
     catalogue = t.catalogue
     out = [_scope_line(report, tz), ""]
@@ -82,6 +86,7 @@ def table(report: Report, tz: str = "Asia/Shanghai", limit: int = 50) -> str:
                        f"   ({n} matters)")
         else:
             out.append(f"{pad(label, 24)}-")
+    out = [*_fit(out[0], width, indent=2), *(part for line in out[1:] for part in _fit(line, width))]
     if report.child_level:
         out += ["", f"{report.child_level} units, ranked by {rank_label(catalogue, report.rank_by)}"]
         shown = [f for f in catalogue.figures if f.column]
@@ -89,12 +94,26 @@ def table(report: Report, tz: str = "Asia/Shanghai", limit: int = 50) -> str:
         rows = [[str(i), f.unit or "-", f.name, *(_cell(f, figure) for figure in shown),
                  duration((f.accept_seconds or {}).get("p50")), duration((f.resolve_seconds or {}).get("p50"))]
                 for i, f in enumerate(report.children[:limit], start=1)]
-        widths = [max(width(r[i]) for r in [head] + rows) for i in range(len(head))]
-        for r in [head] + rows:
-            out.append("  ".join(pad(c, widths[i], right=i not in (1, 2)) for i, c in enumerate(r)).rstrip())
+        right = [i for i in range(len(head)) if i not in (1, 2)]
+        out.append(columns(head, rows, right=right, wrap=[2], width=width))
         if len(report.children) > limit:
             out.append(f"… {len(report.children) - limit} more (use --limit)")
     return "\n".join(out)
+
+
+def _fit(line: str, line_width: int | None, indent: int = 24) -> list[str]:
+    """A long line broken at its " · " separators, continued under the figures."""
+    if line_width is None or width(line) <= line_width or " · " not in line:
+        return [line]
+    parts = line.split(" · ")
+    lines = [parts[0]]
+    for n, part in enumerate(parts[1:], start=2):
+        if width(lines[-1]) + 3 + width(part) + (2 if n < len(parts) else 0) > line_width:
+            lines[-1] += " ·"
+            lines.append(" " * indent + part)
+        else:
+            lines[-1] += " · " + part
+    return lines
 
 
 def _cell(f: Figures, figure: Count | Rate) -> str:
@@ -113,14 +132,25 @@ def flat(f: Figures) -> dict:
     return row
 
 
-def to_csv(report: Report) -> str:
-    rows = [dict(flat(report.total), scope="total")] + [dict(flat(c), scope=report.child_level) for c in report.children]
+def flat_rows(report: Report) -> list[dict]:
+    """The total, then the units one level down: the rows of the CSV and of the JSON Lines."""
+    return [{"scope": "total", **flat(report.total)}] + [{"scope": report.child_level, **flat(c)}
+                                                         for c in report.children]
+
+
+def to_csv(report: Report, bom: bool = False) -> str:
     buf = io.StringIO()
+    if bom:
+        buf.write("\ufeff")  # for spreadsheet programs that otherwise misread UTF-8
     writer = csv.DictWriter(buf, fieldnames=["scope"] + list(flat(report.total)), lineterminator="\n")
     writer.writeheader()
-    for row in rows:
+    for row in flat_rows(report):
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
     return buf.getvalue()
+
+
+def to_jsonl(report: Report) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in flat_rows(report))
 
 
 def to_json(report: Report) -> str:

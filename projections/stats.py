@@ -15,15 +15,14 @@ from projections.matters import scoped_sql
 from projections.report import QUANTILES, Figures, Report, Scope, rank_key
 from projections.store import Store, lit
 
-__all__ = ["Figures", "Report", "Scope", "compute", "unit_info", "figures_sql"]
+__all__ = ["Figures", "Report", "Scope", "compute", "unit_info", "figures_sql", "scoped_rows"]
 _rank_key = rank_key  # the name the tests know
 ESCALATING = LEVEL_NAMES[1:]  # the levels that can hand a matter up
 
 
-def figures_sql(db: str, scope: Scope, unit_level: Level | None, child: Level | None,
-                catalogue: Catalogue = CATALOGUE) -> str:
-    """Every count, the escalations by level and the quantiles for the scope; with ``child``, per
-    unit of that level (grouped by '>' + its id) plus the ROLLUP row (grp = '') for the total."""
+def scoped_rows(db: str, scope: Scope, unit_level: Level | None) -> str:
+    """``(rows of matters) WHERE ...``: the matters of the scope, to follow a FROM (more
+    conditions may follow with AND)."""
     fixed, merged, outer = [], ["reported_at > 0"], []
     if scope.unit is not None and unit_level is not None:
         # the place, category and kind of a matter come from its first `reported` event and never
@@ -38,6 +37,13 @@ def figures_sql(db: str, scope: Scope, unit_level: Level | None, child: Level | 
         merged.append(f"reported_at >= {int(scope.since)}")
     if scope.until is not None:
         merged.append(f"reported_at < {int(scope.until)}")
+    return f"({scoped_sql(db, ' AND '.join(fixed), ' AND '.join(merged))})\nWHERE {' AND '.join(outer) or '1'}"
+
+
+def figures_sql(db: str, scope: Scope, unit_level: Level | None, child: Level | None,
+                catalogue: Catalogue = CATALOGUE) -> str:
+    """Every count, the escalations by level and the quantiles for the scope; with ``child``, per
+    unit of that level (grouped by '>' + its id) plus the ROLLUP row (grp = '') for the total."""
     group = f"concat('>', l{int(child)})" if child else "''"
     q = ", ".join(str(x) for _, x in QUANTILES)
     by_level = [f"sumIf(arrayCount(x -> x % {MARK} = {LEVEL_NAMES.index(lv) + 1}, escalation_marks), valid) "
@@ -50,8 +56,7 @@ def figures_sql(db: str, scope: Scope, unit_level: Level | None, child: Level | 
     return f"""
 SELECT
   {columns}
-FROM ({scoped_sql(db, " AND ".join(fixed), " AND ".join(merged))})
-WHERE {" AND ".join(outer) or "1"}
+FROM {scoped_rows(db, scope, unit_level)}
 GROUP BY grp{" WITH ROLLUP" if child else ""}"""
 
 

@@ -1,7 +1,8 @@
 """The embedded store: chdb (ClickHouse in the process) on a directory.
 
 One process at a time owns a chdb directory, and a process holds one chdb path at a time:
-while ``gridflow project`` runs on it, other commands must use the server store or wait.
+while ``gridflow project`` runs on it, ``gridflow stats`` and ``sql`` read through the
+projector's query endpoint (``chdb_endpoint.py``, ``store_remote.py``).
 """
 from __future__ import annotations
 
@@ -10,6 +11,18 @@ from typing import Any, Mapping, Sequence
 from projections.errors import StoreUnavailable
 from projections.store import Store, ident, render
 from projections.store_errors import classify, code_in
+
+
+def arrow_rows(data) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of an Arrow IPC file (chdb's "Arrow" output)."""
+    if not len(data):
+        return [], []
+    import pyarrow
+
+    table = pyarrow.ipc.open_file(data).read_all()
+    names = list(table.column_names)
+    columns = [col.to_pylist() for col in table.columns]
+    return names, list(zip(*columns)) if columns else []
 
 
 class ChdbStore(Store):
@@ -45,14 +58,7 @@ class ChdbStore(Store):
         # Arrow bytes read here, not chdb's "ArrowTable": that one imports pandas (0.2 s of a
         # command's start) to build what pyarrow alone reads.
         result = self._query(render(sql, params), "Arrow")
-        if not len(result):
-            return [], []
-        import pyarrow
-
-        table = pyarrow.ipc.open_file(result.get_memview().view()).read_all()
-        names = list(table.column_names)
-        columns = [col.to_pylist() for col in table.columns]
-        return names, list(zip(*columns)) if columns else []
+        return arrow_rows(result.get_memview().view()) if len(result) else ([], [])
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
         return self.query_columns(sql, params)[1]

@@ -1,6 +1,7 @@
 """The ClickHouse server store (clickhouse-driver, native protocol)."""
 from __future__ import annotations
 
+import logging
 import socket
 import struct
 from typing import Any, Mapping, Sequence
@@ -10,6 +11,10 @@ from clickhouse_driver import Client, errors
 from projections.errors import StoreError, StoreRejected, StoreUnavailable
 from projections.store import Store, ident, render
 from projections.store_errors import classify
+
+# The driver logs every failed connection attempt with its traceback; the store raises
+# StoreUnavailable instead, which its callers report in one line (and retry or exit).
+logging.getLogger("clickhouse_driver.connection").setLevel(logging.CRITICAL)
 
 # Errors that mean "the server is not there right now", as opposed to "it said no".
 _UNAVAILABLE = (errors.NetworkError, errors.SocketTimeoutError, errors.UnexpectedPacketFromServerError,

@@ -19,6 +19,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Callable
 
 import faust
@@ -32,8 +33,8 @@ from events.resources import Directory
 from events.state import Context
 from gridflow.settings import Settings
 from streams import metrics
-from streams.errors import EXIT_BUG, EXIT_LOG_WRITE_FAILED, CircuitOpen, LogWriteError
-from streams.orgsource import load_org_tree
+from streams.errors import EXIT_BUG, EXIT_LOG_WRITE_FAILED, CircuitOpen, LogWriteError, OrgTopicError
+from streams.orgsource import load_org_records, load_org_tree
 from streams.partition import WALL, Rules
 from streams.processor import Names, Processor, Tuning
 from streams.resourcesource import ResourceFollower
@@ -60,6 +61,13 @@ def app_id(settings: Settings) -> str:
     return f"{settings.topic_prefix}-streams"
 
 
+def state_dir(settings: Settings) -> Path:
+    """The worker's directory: ``worker/<worker id>`` beside the stack dir (``.gridflow/worker/
+    worker-1`` by default; ``/srv/gf/worker/worker-1`` with ``GRIDFLOW_STACK_DIR=/srv/gf/stack``),
+    as the demo's and the simulator's folders are."""
+    return settings.stack_path.parent / "worker" / settings.worker_id
+
+
 @dataclass(frozen=True)
 class Parts:
     """Everything a worker shares, built once."""
@@ -70,6 +78,7 @@ class Parts:
     names: Names
     tuning: Tuning
     clients: Callable[[], tuple[object, object]]  # -> (consumer, producer), inside the event loop
+    org_start: tuple[dict, dict] | None = None  # (records, end offsets) of the org topic: follow it
 
 
 @dataclass
@@ -114,7 +123,13 @@ def build(settings: Settings, options: WorkerOptions | None = None, *, tree: Org
           clients: Callable[[], tuple[object, object]] | None = None) -> Worker:
     options = options or WorkerOptions()
     settings.check()
-    tree = tree if tree is not None else load_org_tree(settings, wait=options.org_wait_seconds)
+    org_start = None
+    if tree is None and settings.org_path:
+        tree = load_org_tree(settings)
+    elif tree is None:  # from the org topic, followed while the worker runs
+        tree, records, ends = load_org_records(settings, wait=options.org_wait_seconds)
+        org_start = (records, ends)
+        metrics.ORG_UNITS.set(len(tree))
     policy = policy_mod.load(settings.policy_path or None)
     ctx = Context(policy, tree, Calendar(on_fallback=_calendar_fallback), producer="gridflow-streams",
                   future_tolerance_ms=policy.future_tolerance.for_clock(settings.clock),
@@ -127,12 +142,12 @@ def build(settings: Settings, options: WorkerOptions | None = None, *, tree: Org
     tuning = Tuning(batch_size=options.batch_size, commit_interval=options.commit_interval,
                     scan_interval=settings.scan_interval_seconds, kafka_timeout=options.kafka_timeout,
                     faults=options.faults)
-    parts = Parts(settings, options, rules, names, tuning, clients or kafka_clients(settings, options))
+    parts = Parts(settings, options, rules, names, tuning, clients or kafka_clients(settings, options), org_start)
     app = _App(
         app_id(settings),
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
-        datadir=os.path.join(".gridflow", "worker", settings.worker_id),  # Faust wants one; it stays empty
+        datadir=str(state_dir(settings)),  # Faust wants one; it stays empty
         web_enabled=True,
         web_bind=settings.listen_host,  # 127.0.0.1 by default; containers set 0.0.0.0
         web_host="127.0.0.1",
@@ -161,13 +176,14 @@ def _register(worker: Worker) -> None:
             consumer, producer = parts.clients()
             await producer.start()
             await consumer.start()
+            org = await _org_follower(parts) if parts.org_start is not None else None
             # The resources list: read from offset zero and followed; every recovery awaits it.
             follower = ResourceFollower(parts.settings.kafka_bootstrap, parts.names.resources, parts.names.holds,
                                         parts.rules.ctx.resources, client_id=f"{parts.settings.worker_id}-resources")
             await follower.start()
             worker.processor = Processor(parts.rules, parts.names, consumer, producer,
                                          bootstrap=parts.settings.kafka_bootstrap,
-                                         worker_id=parts.settings.worker_id, tuning=parts.tuning)
+                                         worker_id=parts.settings.worker_id, tuning=parts.tuning, org=org)
             worker.processor.resources = follower
             if parts.options.stall_seconds > 0:
                 worker.watchdog = Watchdog(worker.processor, parts.options.stall_seconds, exit=worker.exit)
@@ -177,7 +193,7 @@ def _register(worker: Worker) -> None:
         async def _run(self) -> None:
             try:
                 await worker.processor.run()
-            except LogWriteError as exc:
+            except (LogWriteError, OrgTopicError) as exc:
                 _fatal(worker, EXIT_LOG_WRITE_FAILED, f"{exc}; exiting without committing: the records are "
                                                       "processed again after a restart")
             except CircuitOpen as exc:
@@ -200,6 +216,8 @@ def _register(worker: Worker) -> None:
                     log.warning("the processor did not finish its last batch in 30s")
             await proc.consumer.stop()  # leaves the group: the partitions move now, not after a timeout
             await proc.producer.stop()
+            if proc.org is not None:
+                await proc.org.consumer.stop()
             if proc.resources is not None:
                 await proc.resources.stop()
 
@@ -225,6 +243,21 @@ def _register(worker: Worker) -> None:
         body = {"ready": ready, "partitions": sorted(proc.ready) if proc else [],
                 "recovering": sorted(proc.recovering) if proc else []}
         return web.json(body, status=200 if ready else 503)
+
+
+async def _org_follower(parts: Parts):
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.orgfollow import OrgFollower
+
+    settings = parts.settings
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+                                client_id=f"{settings.worker_id}-org", enable_auto_commit=False)
+    await consumer.start()
+    records, ends = parts.org_start
+    follower = OrgFollower(consumer, settings.topics.org, records, ends, timeout=parts.options.kafka_timeout)
+    await follower.start()
+    return follower
 
 
 def _fatal(worker: Worker, code: int, message: str) -> None:

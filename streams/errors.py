@@ -27,3 +27,15 @@ class CircuitOpen(StreamsError):
 
 class NoOrgTree(StreamsError):
     """Neither an org file nor org units on the org topic."""
+
+
+class OrgTopicError(StreamsError):
+    """The org topic could not be read to its end in time (not the record's fault: exit 70)."""
+
+
+class OrgBehind(StreamsError):
+    """An event names a unit the worker's tree lacks: read the org topic to its end first."""
+
+    def __init__(self, unit_id: str):
+        self.unit_id = unit_id
+        super().__init__(f"unit {unit_id!r} is not in the worker's org tree")

@@ -13,10 +13,15 @@ from aiokafka.partitioner import murmur2
 from events import codec
 from events.codec import MAX_RECORD_BYTES
 from events.errors import DecodeError, ValidationError
+from events.state import REJECTIONS
 from events.types import Event
 
 STAGE = "intake"
 CODES = ("too_large", "undecodable", "invalid", "not_upstream", "wrong_partition")
+# `gridflow deadletters redrive` marks what it sends with the code of the dead letter it cures;
+# the worker counts those records by it (a label: unknown values count as "other").
+REDRIVE_HEADER = "gridflow-redriven-code"
+REDRIVE_CODES = frozenset(CODES) | frozenset(REJECTIONS) | {"internal"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +66,12 @@ def classify(value: bytes | None, partition: int, partitions: int) -> Event | Ba
                    "every record by its matter id and use Kafka's default (murmur2) partitioner",
                    event.event_id, event.TYPE)
     return event
+
+
+def redriven_code(headers) -> str | None:
+    """The dead-letter code a re-driven record carries (bounded), or None for any other record."""
+    for name, value in headers:
+        if name == REDRIVE_HEADER:
+            code = bytes(value or b"").decode("utf-8", "replace")
+            return code if code in REDRIVE_CODES else "other"
+    return None

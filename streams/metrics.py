@@ -18,6 +18,8 @@ EVENT_TIME_LAG = Gauge("gridflow_event_time_lag_seconds", "Wall clock minus the 
 CONSUMER_LAG = Gauge("gridflow_consumer_lag_messages", "Messages between the position and the end offset",
                      ["group", "topic", "partition"])
 DEADLETTERS = Counter("gridflow_deadletters_total", "Records sent to the dead-letter topic", ["stage", "reason"])
+REDRIVEN = Counter("gridflow_redriven_total", "Re-driven dead letters read from the intake, by their dead letter's code",
+                   ["code"])
 DUPLICATES = Counter("gridflow_duplicates_dropped_total", "Events dropped as already applied", ["stage"])
 OPEN_MATTERS = Gauge("gridflow_open_matters", "Open matters on this worker's partitions", ["level"])
 SLA_WARNINGS = Counter("gridflow_sla_warnings_total", "SLA warnings emitted", ["level", "category"])
@@ -38,6 +40,10 @@ RESOURCES = Gauge("gridflow_worker_resources", "Resources on the resources list 
 RECOVERY_SECONDS = Histogram("gridflow_worker_recovery_seconds", "Reading a partition set's states back",
                              buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
 REPAIRS = Counter("gridflow_worker_repairs_total", "Stalls the watchdog repaired without a restart", ["kind"])
+ORG_UNITS = Gauge("gridflow_worker_org_units", "Org units in force in the worker's tree")
+ORG_CHANGES = Counter("gridflow_worker_org_changes_total", "Org unit records the worker applied while running")
+ORG_CATCH_UPS = Counter("gridflow_worker_org_catch_ups_total",
+                        "Reads of the org topic to its end before deciding an event naming an unknown unit")
 
 
 def exposition() -> tuple[bytes, str]:

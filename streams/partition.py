@@ -18,12 +18,14 @@ from events.state import CLAIMED, Context, MatterState, decide
 from events.types import RESOURCE_TYPES, DeadlineReached, Event
 from streams import metrics, states
 from streams.deadlines import Timers
-from streams.intake import Bad, classify
+from streams.errors import OrgBehind
+from streams.intake import Bad, classify, redriven_code
 from streams.pending import Pending
 
 STAGE = "matters"
 RESOURCES_STAGE = "resources"  # refused resource events (events.resources.RESOURCE_REJECTIONS)
 WALL, EVENT = "wall", "event"
+NAMES_UNIT = {"reported": "place", "resolved": "unit"}  # event type -> its field the tree must know
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Partition:
         self._touched: dict[str, MatterState] = {}
         self._clock_moved = False
         self.hold_writes: list[tuple[bytes, bytes | None]] = []  # for the holds topic, with the batch's outputs
+        self.org_gate = False  # raise OrgBehind for an unknown unit instead of deciding (streams/orgfollow.py)
         for key, raw in (saved or {}).items():
             self.restore(key, raw)
 
@@ -101,12 +104,18 @@ class Partition:
     # --- records ----------------------------------------------------------------------------
 
     def handle(self, record, out: Pending) -> None:
+        if getattr(record, "headers", None):  # `gridflow deadletters redrive` says what it re-sends
+            code = redriven_code(record.headers)
+            if code is not None:
+                out.count(metrics.REDRIVEN, code)
         got = classify(record.value, self.number, self.rules.partitions)
         if isinstance(got, Bad):
             out.count(metrics.EVENTS_IN, record.topic, got.type or got.code)
             out.count(metrics.DEADLETTERS, got.stage, got.code)
             out.deadletter(record, got)
             return
+        if self.org_gate and (name := NAMES_UNIT.get(got.TYPE)) and getattr(got, name) not in self.rules.ctx.tree:
+            raise OrgBehind(getattr(got, name))  # nothing changed yet: the record is handled again
         out.count(metrics.EVENTS_IN, record.topic, got.TYPE)
         if got.TYPE == "watermark":
             self.advance(got.occurred_at, out)

@@ -16,6 +16,10 @@ acknowledge is retried for ``kafka_timeout`` seconds (streams/writer.py), then t
 worker exits 70 without committing. A failure that is about the worker and not the record
 never dead-letters the record.
 
+The org tree follows the org topic (streams/orgfollow.py): changes fetched in the background
+are applied between batches; an event naming a unit the tree lacks waits until the org topic
+is read to its end before it is decided (and dead-lettered only if the unit is still unknown).
+
 Partitions move between workers by Kafka's consumer-group protocol. Revoked: the batch in flight
 finishes, everything is committed. Assigned: a partition this worker just held, that nobody
 wrote to since, is kept; any other is paused while its states are read back from the state
@@ -26,14 +30,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from streams import metrics
 from streams.breaker import Breaker
-from streams.errors import CircuitOpen
+from streams.errors import CircuitOpen, OrgBehind
 from streams.intake import Bad
 from streams.partition import STAGE, Partition, Rules
 from streams.pending import Pending
@@ -69,8 +73,9 @@ class Names:
 
 class Processor:
     def __init__(self, rules: Rules, names: Names, consumer, producer, *, bootstrap: str, worker_id: str,
-                 tuning: Tuning = Tuning()) -> None:
+                 tuning: Tuning = Tuning(), org=None) -> None:
         self.rules, self.names, self.tuning = rules, names, tuning
+        self.org = org  # an OrgFollower, or None for a tree from a file
         self.consumer, self.producer = consumer, producer
         self.bootstrap, self.worker_id = bootstrap, worker_id
         self.ready: dict[int, Partition] = {}  # partitions whose states are loaded: the loop handles them
@@ -115,6 +120,8 @@ class Processor:
             scan = now >= self._next_scan
             if batch or scan:
                 async with self.lock:
+                    if self.org is not None:
+                        self._set_tree(await self.org.poll())
                     await self._batch(batch, scan)
                 if scan:
                     self._next_scan = now + self.tuning.scan_interval
@@ -144,6 +151,9 @@ class Processor:
     async def _batch(self, batch: dict, scan: bool) -> None:
         out = Pending()
         started = time.perf_counter()
+        gate = self.org is not None  # until the org topic is read to its end for this batch
+        for part in self.ready.values():
+            part.org_gate = gate
         for tp, records in batch.items():
             part = self.ready.get(tp.partition)
             if part is None:  # not recovered yet, or no longer ours: read them again once it is
@@ -151,7 +161,11 @@ class Processor:
                     self.consumer.seek(tp, records[0].offset)
                 continue
             for record in records:
-                self._handle(part, record, out)
+                try:
+                    self._handle(part, record, out)
+                except OrgBehind as behind:  # read the org topic to its end, then decide the record
+                    await self._catch_up_org(behind.unit_id)
+                    self._handle(part, record, out)
             out.offsets[tp] = records[-1].offset + 1
             out.records += len(records)
         if scan:
@@ -171,6 +185,8 @@ class Processor:
         try:
             part.handle(record, out)
             failed = False
+        except OrgBehind:
+            raise
         except Exception as exc:  # our bug, not the record's: dead-letter it, keep the partition going
             log.exception("internal error on %s[%d]@%d", record.topic, record.partition, record.offset)
             out.count(metrics.DEADLETTERS, STAGE, "internal")
@@ -182,6 +198,23 @@ class Processor:
                               "an internal error (last at "
                               f"{record.topic}[{record.partition}]@{record.offset}): stopping instead of "
                               "dead-lettering the stream; nothing past the last good batch is committed")
+
+    # --- the org tree -----------------------------------------------------------------------
+
+    async def _catch_up_org(self, unit_id: str) -> None:
+        self._set_tree(await self.org.catch_up())
+        for part in self.ready.values():
+            part.org_gate = False  # read to an end newer than every record of this batch
+        if unit_id not in self.rules.ctx.tree:
+            log.info("org tree: unit %r is not on the org topic either", unit_id)
+
+    def _set_tree(self, tree) -> None:
+        """Decide with ``tree`` from the next record on (call with the lock held)."""
+        if tree is None:
+            return
+        self.rules = replace(self.rules, ctx=replace(self.rules.ctx, tree=tree))
+        for part in (*self.ready.values(), *self.kept.values()):
+            part.rules = self.rules
 
     # --- offsets ----------------------------------------------------------------------------
 
@@ -292,6 +325,7 @@ class Processor:
             assigned = {tp.partition for tp in self.consumer.assignment()}
             mine = [n for n in numbers if n in assigned and n in self.recovering]
             for number in mine:
+                loaded[number].rules = self.rules  # the tree may have changed while it loaded
                 self.ready[number] = loaded[number]
                 self.recovering.discard(number)
             self.consumer.resume(*[TopicPartition(self.names.intake, n) for n in mine])

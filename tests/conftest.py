@@ -10,6 +10,9 @@ integration tests are never skipped, because a skipped suite looks like a green 
     ch_database       a fresh database on the server, dropped after the test
     ch_client         a Client whose default database is ch_database
     chdb_session      an embedded chdb session in a temporary directory
+    private_clickhouse a clickhouse-server of this test session only, started from the users
+                      file `gridflow stack up` writes (the analyst's password and limits): for
+                      the analyst's tests, whatever users file the shared stack was started with
 """
 from __future__ import annotations
 
@@ -112,3 +115,25 @@ def chdb_session(tmp_path) -> Iterator["Session"]:  # noqa: F821
     session = Session(str(tmp_path / "chdb"))
     yield session
     session.close()
+
+
+@pytest.fixture(scope="session")
+def private_clickhouse(settings, tmp_path_factory) -> Iterator[Settings]:
+    """Settings of a clickhouse-server started for this session from the stack's own config
+    (deploy/clickhouse/), on free ports; ``analyst_password(settings)`` reads its analyst's."""
+    from deploy.clickhouse_server import ClickHouseServer
+    from deploy.process import running_pid, start_detached, stop
+    from gridflow.children import free_port
+
+    mine = settings.with_(stack_dir=str(tmp_path_factory.mktemp("stack")), clickhouse_port=free_port(),
+                          clickhouse_http_port=free_port(), clickhouse_password="")
+    server = ClickHouseServer(mine)
+    server.prepare()
+    proc = start_detached(server.command(), pid_file=server.pid_file, log_file=server.log_file, cwd=server.dir)
+    failed = wait_until(server.ready, timeout=60, give_up=lambda: None if proc.poll() is None else "it exited")
+    if failed:
+        stop(proc.pid, timeout=10)
+        pytest.fail(f"a private clickhouse-server did not start ({failed}): see {server.dir / 'logs'}", pytrace=False)
+    yield mine
+    if running_pid(server.pid_file, server.marker) is not None:
+        stop(proc.pid, timeout=server.stop_timeout)

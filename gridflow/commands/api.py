@@ -48,6 +48,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return new_key(args.new_key, args.scopes)
     overrides = {"api_port": args.port, "api_metrics_port": args.metrics_port}
     settings = settings.with_(**{k: v for k, v in overrides.items() if v is not None})
+    from gridflow.console import check_ports_free, port_error
+
+    ports = [(settings.api_port, "--port, GRIDFLOW_API_PORT"),
+             (settings.api_metrics_port, "--metrics-port, GRIDFLOW_API_METRICS_PORT")]
+    check_ports_free(settings.listen_host, ports)
     import asyncio
     import logging
 
@@ -84,5 +89,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not len(ring):
         logging.getLogger("gridflow.api").warning("api: no keys (GRIDFLOW_API_KEYS, GRIDFLOW_API_KEYS_PATH): "
                                                   "every write is refused")
-    asyncio.run(serve(Api(settings, ring, secret, policy, tree)))
+    try:
+        asyncio.run(serve(Api(settings, ring, secret, policy, tree)))
+    except OSError as exc:  # a port taken since the check
+        port, what = next(((p, w) for p, w in ports if str(p) in str(exc)), ports[0])
+        raise port_error(settings.listen_host, port, what, exc) from None
     return 0

@@ -11,8 +11,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings) -> int:
+    from gridflow.console import CliError, store_error
     from projections.app import load_org_file
-    from projections.errors import ProjectionError
+    from projections.errors import ProjectionError, StoreError
     from projections.migrate import applied, discover, migrate
     from projections.store import open_store
 
@@ -28,7 +29,8 @@ def run(args: argparse.Namespace, settings) -> int:
             print(f"{where}: {len(new)} migration(s) applied" if new else f"{where}: schema up to date")
             if args.org:
                 load_org_file(store, args.org)
+    except StoreError as exc:
+        raise store_error(exc, args.database or settings.clickhouse_database) from None
     except (ProjectionError, OSError) as exc:
-        print(f"gridflow migrate: {exc}")
-        return 1
+        raise CliError(str(exc)) from None
     return 0

@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings) -> int:
     from kafka.errors import KafkaError
 
-    from projections.errors import ProjectionError
+    from gridflow.console import CliError, store_error
+    from projections.errors import ProjectionError, StoreError
     from projections.rebuild import rebuild
     from projections.store import open_store
 
@@ -24,7 +25,11 @@ def run(args: argparse.Namespace, settings) -> int:
         with open_store(settings) as store:
             rebuild(settings, store, org_file=args.org, keep_old=args.keep_old, force=args.force,
                     readers=args.readers, log=lambda line: print(line, flush=True))
-    except (ProjectionError, KafkaError, OSError) as exc:
-        print(f"gridflow rebuild: {exc}")
-        return 1
+    except StoreError as exc:
+        raise store_error(exc, settings.clickhouse_database) from None
+    except KafkaError as exc:
+        raise CliError(f"Kafka at {settings.kafka_bootstrap}: {exc}",
+                       hint="is the stack up? `gridflow stack status`; GRIDFLOW_KAFKA_BOOTSTRAP says where") from None
+    except (ProjectionError, OSError) as exc:
+        raise CliError(str(exc)) from None
     return 0

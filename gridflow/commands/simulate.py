@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from gridflow.console import CliError
 from gridflow.settings import Settings
 
 
@@ -56,14 +56,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         truth, topic = plan.truth, None
         truth.write(truth_path)
     else:
+        show = progress_line()
         try:
             ensure_topics(settings)
-            truth = simulate(settings, tree, policy=policy, progress=show_progress, truth_path=truth_path,
+            truth = simulate(settings, tree, policy=policy, progress=show, truth_path=truth_path,
                              publish_org=not args.no_org, **options)
         except PublishError as exc:
-            print(f"\ngridflow simulate: {exc}", file=sys.stderr)
-            return 2
-        print(file=sys.stderr)
+            raise CliError(str(exc), hint="is the stack up? `gridflow stack status`", code=2) from None
+        finally:
+            show.end()
         topic = settings.topics.intake
     print(render(truth, seconds=time.perf_counter() - started, topic=topic, truth_path=str(truth_path),
                  units=len(tree), grids=grids))
@@ -84,9 +85,16 @@ def ensure_topics(settings: Settings) -> None:
         raise PublishError(f"topics not ready: {exc}", topic=settings.topics.intake) from exc
 
 
-def show_progress(p) -> None:
-    phase = "draining" if p.draining else "simulating"
-    done = min(1.0, p.day / p.days) if p.days else 1.0
-    bar = "#" * int(done * 30)
-    print(f"\r{phase:<10} [{bar:<30}] day {p.day:5.1f}/{p.days}  matters {p.matters:>7,}  events {p.events:>9,}",
-          end="", file=sys.stderr, flush=True)
+def progress_line():
+    """Simulated days as the shared progress line (redrawn on a terminal, a line every 5 s in a log)."""
+    from gridflow.console import Progress
+
+    line = Progress()
+
+    def show(p) -> None:
+        done = min(1.0, p.day / p.days) if p.days else 1.0
+        line.show("draining" if p.draining else "simulating", done,
+                  f"day {min(p.day, p.days):4.1f}/{p.days}  matters {p.matters:,}  events {p.events:,}")
+
+    show.end = line.end
+    return show

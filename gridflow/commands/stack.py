@@ -5,6 +5,7 @@ import argparse
 import sys
 import time
 
+from gridflow.output import add_format_arguments, write
 from gridflow.settings import Settings
 
 
@@ -16,7 +17,11 @@ GRIDFLOW_KAFKA_CONTROLLER_PORT (9093), GRIDFLOW_CLICKHOUSE_PORT (9000),
 GRIDFLOW_CLICKHOUSE_HTTP_PORT (8123). `up` and `down` are idempotent; data survives `down`.
 
 The broker does not auto-create topics: run `gridflow topics` after `up`.
-ClickHouse users: `default` (the pipeline) and `analyst` (read-only), loopback only.
+ClickHouse users, loopback only: `default` (the pipeline) and `analyst` (read-only, with
+row, time and memory limits per query); the analyst's password is made by the first `up`
+in <stack dir>/clickhouse/analyst.password (mode 600). A Prometheus config for this host's
+gridflow processes, with the ports of GRIDFLOW_* settings, is written by every `up` to
+<stack dir>/prometheus/prometheus.yml.
 Needs java (17+), mvn (the broker jars are fetched once from Maven Central) and
 Debian's clickhouse-server package."""
 
@@ -25,18 +30,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = HELP
     parser.add_argument("action", choices=["up", "down", "status"], help="start, stop or show the stack")
+    add_format_arguments(parser)  # for `status`
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from deploy.stack import ServiceFailed, Stack, StackError, format_status
 
-    stack = Stack(settings)
+    stack = Stack(settings, say=lambda line: print(line, file=sys.stderr, flush=True))
     t0 = time.monotonic()
     try:
         if args.action == "status":
             rows = stack.status()
-            print(format_status(rows))
-            print(f"stack dir: {stack.dir}")
+            if args.format == "table":
+                print(format_status(rows))
+                print(f"stack dir: {stack.dir}")
+                _say_where_the_analyst_and_prometheus_are(settings)
+            else:
+                write(["service", "state", "pid", "address"], [(r.service, r.state, r.pid, r.address) for r in rows],
+                      args)
             return 0 if all(r.state != "starting" for r in rows) else 1
         if args.action == "up":
             outcomes = stack.up()
@@ -58,11 +69,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "up":
         quiet = all(o.action == "already running" for o in outcomes)
         print("stack already up: nothing to do" if quiet else f"stack up in {elapsed:.1f}s (stack dir {stack.dir})")
+        _say_where_the_analyst_and_prometheus_are(settings)
         _warn_if_clients_look_elsewhere(settings)
     else:
         quiet = all(o.action == "not running" for o in outcomes)
         print("stack already down: nothing to do" if quiet else f"stack down in {elapsed:.1f}s")
     return 0
+
+
+def _say_where_the_analyst_and_prometheus_are(settings: Settings) -> None:
+    from deploy.clickhouse_server import ANALYST_USER, analyst_password_path
+    from deploy.prometheus_config import local_config_path
+
+    print(f"clickhouse analyst: user {ANALYST_USER}, password in {analyst_password_path(settings)}")
+    print(f"prometheus config: {local_config_path(settings)}")
 
 
 def _warn_if_clients_look_elsewhere(settings: Settings) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
-from zoneinfo import ZoneInfo
+
+from gridflow.console import CliError, store_error
+from gridflow.output import add_format_arguments, check_format_arguments, terminal_width
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -12,10 +14,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="since", metavar="WHEN",
                         help="reported at or after: 2026-01-01 or 2026-01-01T08:00 (in --tz unless an offset is given)")
     parser.add_argument("--to", dest="until", metavar="WHEN", help="reported before (exclusive)")
-    parser.add_argument("--tz", default="Asia/Shanghai", help="time zone of --from/--to and of the output")
-    parser.add_argument("--category", action="append", default=[], help="only this category (repeatable)")
+    parser.add_argument("--tz", default="Asia/Shanghai",
+                        help="IANA time zone of --from/--to and of the output (default Asia/Shanghai)")
+    parser.add_argument("--category", action="append", default=[],
+                        help="only this category of the policy (repeatable)")
     parser.add_argument("--kind", choices=("incident", "request"), help="only incidents or only requests")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    add_format_arguments(parser)
     parser.add_argument("--rank-by", default="grid_rate",
                         help="figure to rank the units one level down by (default grid_rate: 小事不出网格)")
     parser.add_argument("--no-drill", action="store_true", help="only the unit itself, no drill-down")
@@ -26,41 +30,77 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "time to claim, orders per resource, unmatched needs (docs/statistics.md)")
 
 
-def epoch_ms(text: str | None, tz: str) -> int | None:
+def zone(name: str):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"--tz: unknown time zone {name!r}", hint="an IANA name such as Asia/Shanghai or UTC",
+                       code=2) from None
+
+
+def epoch_ms(text: str | None, tz: str, option: str = "--from") -> int | None:
     if text is None:
         return None
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"expected a date like 2026-01-01 or 2026-01-01T08:00, got {text!r}") from None
+        raise CliError(f"{option}: expected a date like 2026-01-01 or 2026-01-01T08:00, got {text!r}",
+                       code=2) from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(tz))
+        when = when.replace(tzinfo=zone(tz))
     return int(when.timestamp() * 1000)
 
 
-def run(args: argparse.Namespace, settings) -> int:
-    from projections import render
-    from projections.errors import ProjectionError
-    from projections.stats import Scope, compute
-    from projections.store import open_store
+def check_categories(categories: list[str], settings) -> None:
+    """Every --category must be one of the policy's (a typo would print zero rows)."""
+    if not categories:
+        return
+    from events import policy as policy_mod
+    from events.errors import EventError
 
     try:
-        scope = Scope(unit=args.unit, since=epoch_ms(args.since, args.tz), until=epoch_ms(args.until, args.tz),
-                      categories=tuple(args.category), kind=args.kind)
-        with open_store(settings, args.database) as store:
+        known = policy_mod.load(settings.policy_path or None).categories
+    except (EventError, OSError) as exc:
+        raise CliError(f"cannot read the policy to check --category: {exc}") from None
+    unknown = [c for c in categories if c not in known]
+    if unknown:
+        raise CliError(f"--category: unknown {', '.join(repr(c) for c in unknown)}",
+                       hint=f"the policy's categories are {', '.join(sorted(known))}", code=2)
+
+
+def run(args: argparse.Namespace, settings) -> int:
+    check_format_arguments(args)
+    zone(args.tz)  # before any query: a bad zone must not cost one
+    since, until = epoch_ms(args.since, args.tz, "--from"), epoch_ms(args.until, args.tz, "--to")
+    check_categories(args.category, settings)
+
+    from projections import render
+    from projections.errors import ProjectionError, StoreError
+    from projections.stats import Scope, compute
+    from projections.store_remote import open_reader
+
+    database = args.database or settings.clickhouse_database
+    try:
+        scope = Scope(unit=args.unit, since=since, until=until, categories=tuple(args.category), kind=args.kind)
+        with open_reader(settings, args.database) as store:
             report = compute(store, scope, drill=not args.no_drill, rank_by=args.rank_by)
             lists = _lists(store, scope, args) if args.lists else None
+    except StoreError as exc:
+        raise store_error(exc, database) from None
     except (ProjectionError, ValueError) as exc:
-        print(f"gridflow stats: {exc}", file=sys.stderr)
-        return 1
+        raise CliError(str(exc)) from None
     if args.format == "json":
         print(render.to_json(report) if lists is None else _with_lists(render.to_json(report), lists))
+    elif args.format == "jsonl":
+        sys.stdout.write(render.to_jsonl(report))
     elif args.format == "csv":
-        sys.stdout.write(render.to_csv(report))
+        sys.stdout.write(render.to_csv(report, bom=args.bom))
         if lists is not None:
             sys.stdout.write(_lists_csv(lists))
     else:
-        print(render.table(report, args.tz, args.limit))
+        print(render.table(report, args.tz, args.limit, width=terminal_width(sys.stdout, args.wide)))
         if lists is not None:
             from projections import lists as lists_mod
 

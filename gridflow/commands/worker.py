@@ -13,7 +13,7 @@ HELP = """\
 Settings come from the environment (GRIDFLOW_KAFKA_BOOTSTRAP, GRIDFLOW_TOPIC_PREFIX,
 GRIDFLOW_PARTITIONS, GRIDFLOW_CLOCK, GRIDFLOW_WORKER_ID, GRIDFLOW_WORKER_WEB_PORT,
 GRIDFLOW_SCAN_INTERVAL_SECONDS, GRIDFLOW_POLICY_PATH, GRIDFLOW_ORG_PATH); the options
-below override them for this process. The topics are created if missing (`gridflow topics`).
+below override them for this process. A web port in use stops it at once (exit 1). The topics are created if missing (`gridflow topics`).
 Metrics: http://127.0.0.1:<web-port>/metrics; readiness (every partition's states loaded):
 /ready. Stop with Ctrl-C or SIGTERM: the batch in flight is written and committed first.
 Exit codes: 70 (Kafka did not acknowledge writes for --kafka-timeout seconds) and 75 (stalled,
@@ -55,6 +55,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                  "org_path": args.org, "scan_interval_seconds": args.scan_interval}
     settings = settings.with_(**{k: v for k, v in overrides.items() if v is not None})
     settings.check()
+    from gridflow.console import check_ports_free
+
+    check_ports_free(settings.listen_host, [(settings.worker_web_port, "--web-port, GRIDFLOW_WORKER_WEB_PORT")])
 
     import faust
 

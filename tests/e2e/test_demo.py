@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from gridflow import demo_metrics
-from gridflow.demo import Bar, DemoOptions, run_demo
+from gridflow.demo import DEMO_DATABASE, Bar, DemoOptions, run_demo
 from gridflow.demo_report import agreement, problems, render
 from projections.stats import Scope, compute
 from projections.store import open_store
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 def readme_query_and_drill_down(settings):
     """The README tour's SQL on the demo's tables, and the drill-down it mirrors."""
     with open_store(settings) as store:
-        rows = store.query(readme_sql().replace("gridflow.", f"{settings.clickhouse_database}."))
+        rows = store.query(readme_sql().replace(f"{DEMO_DATABASE}.", f"{settings.clickhouse_database}."))
         report = compute(store, Scope(unit="u-chengdu"))
     return rows, {child.unit: child.grid_rate for child in report.children}
 
@@ -32,16 +32,26 @@ class Quiet(Bar):
 @pytest.mark.parametrize("store, workers", [("chdb", 1), ("server", 3)])
 def test_demo_statistics_agree_with_the_simulators_ground_truth(settings, kafka_bootstrap, clickhouse_server,
                                                                tmp_path, store, workers):
-    database = f"e2e_{uuid.uuid4().hex[:8]}"
-    run_settings = settings.with_(store=store, clickhouse_database=database, chdb_path=str(tmp_path / "chdb"))
+    database, theirs = f"e2e_{uuid.uuid4().hex[:8]}", f"e2e_theirs_{uuid.uuid4().hex[:8]}"
+    # the configured database holds someone else's data: the demo must leave it as it is
+    configured = settings.with_(store=store, clickhouse_database=theirs, chdb_path=str(tmp_path / "chdb"))
+    with open_store(configured) as other:
+        other.execute(f"CREATE DATABASE IF NOT EXISTS {theirs}")
+        other.execute(f"CREATE TABLE {theirs}.matters (matter_id String) ENGINE = MergeTree ORDER BY matter_id")
+        other.execute(f"INSERT INTO {theirs}.matters SELECT 'theirs'")
     try:
-        result = run_demo(run_settings, DemoOptions(days=4, grids=120, seed=7, workers=workers, drain_timeout=300,
-                                                       clean_old_runs=False),
+        result = run_demo(configured, DemoOptions(days=4, grids=120, seed=7, workers=workers, drain_timeout=300,
+                                                  clean_old_runs=False, database=database),
                           say=lambda line: None, bar=Quiet())
-        readme_rows, drill = readme_query_and_drill_down(run_settings)
+        assert result.settings.clickhouse_database == database
+        assert result.settings.topic_prefix.startswith("gridflow-demo-")
+        readme_rows, drill = readme_query_and_drill_down(result.settings)
+        with open_store(configured) as other:
+            assert other.query(f"SELECT matter_id FROM {theirs}.matters") == [("theirs",)]
     finally:
         if store == "server":
-            clickhouse_server().execute(f"DROP DATABASE IF EXISTS {database}")
+            for name in (database, theirs):
+                clickhouse_server().execute(f"DROP DATABASE IF EXISTS {name}")
     rows = agreement(result)
     assert {name for name, _, _ in rows} >= {"matters", "cancelled", "escalations", "resolved at grid"}
     differing = [(name, got, want) for name, got, want in rows if got != want]
@@ -69,6 +79,10 @@ def test_demo_statistics_agree_with_the_simulators_ground_truth(settings, kafka_
     assert demo_metrics.total(worker, "gridflow_open_matters") == summary["open"]
     assert demo_metrics.total(worker, "gridflow_deadletters_total") == 0
     assert (result.workdir / "projector.metrics").exists()
+    # the charts of the whole city, written into the run's folder and named in the output
+    assert result.report_html == result.workdir / "report.html"
+    assert result.report_html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert str(result.report_html) in render(result)
 
     # the README's SQL gives, per district of 成都市, the 小事不出网格 rate of the drill-down
     assert readme_rows and {district: rate for district, _, rate in readme_rows} == \

@@ -60,16 +60,29 @@ def test_rows_round_trip_through_the_clickhouse_server(ch_client):
     assert ch_client.execute("SELECT id, place, at FROM t ORDER BY id") == rows
 
 
-def test_the_analyst_can_read_but_not_write(clickhouse_server, ch_client, ch_database):
+def test_the_analyst_can_read_but_not_write(private_clickhouse):
+    """On a server with the users file `gridflow stack up` writes (test_analyst_access.py has more)."""
+    from clickhouse_driver import Client
     from clickhouse_driver.errors import ServerException
 
-    ch_client.execute("CREATE TABLE t (id UInt32) ENGINE = MergeTree ORDER BY id")
-    ch_client.execute("INSERT INTO t VALUES", [(1,), (2,)])
-    analyst = clickhouse_server(database=ch_database, user="analyst", password="")
-    assert analyst.execute("SELECT count() FROM t") == [(2,)]
-    with pytest.raises(ServerException) as err:
-        analyst.execute("INSERT INTO t VALUES", [(3,)])
-    assert err.value.code == 164  # READONLY
+    from deploy.clickhouse_server import analyst_password
+
+    s = private_clickhouse
+    admin = Client(host=s.clickhouse_host, port=s.clickhouse_port, user="default", password="")
+    admin.execute("CREATE DATABASE IF NOT EXISTS stack_analyst")
+    admin.execute("CREATE TABLE stack_analyst.t (id UInt32) ENGINE = MergeTree ORDER BY id")
+    try:
+        admin.execute("INSERT INTO stack_analyst.t VALUES", [(1,), (2,)])
+        analyst = Client(host=s.clickhouse_host, port=s.clickhouse_port, database="stack_analyst", user="analyst",
+                         password=analyst_password(s))
+        assert analyst.execute("SELECT count() FROM t") == [(2,)]
+        with pytest.raises(ServerException) as err:
+            analyst.execute("INSERT INTO t VALUES", [(3,)])
+        assert err.value.code == 164  # READONLY
+        analyst.disconnect()
+    finally:
+        admin.execute("DROP DATABASE IF EXISTS stack_analyst")
+        admin.disconnect()
 
 
 def test_rows_round_trip_through_chdb(chdb_session):

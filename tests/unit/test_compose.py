@@ -3,6 +3,7 @@ is Settings fields, the commands are gridflow subcommands, the ports are the Set
 defaults and Prometheus' targets, the images are pinned, and the mounted files exist."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -33,9 +34,26 @@ def services() -> dict:
     return compose()["services"]
 
 
+SECRETS = ("GRIDFLOW_CLICKHOUSE_PASSWORD", "ANALYST_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "GRIDFLOW_API_KEYS",
+           "GRIDFLOW_API_SECRET", "GRAFANA_CLICKHOUSE_PASSWORD")
+SECRET_VALUES = {"GRIDFLOW_CLICKHOUSE_PASSWORD": "pipeline-pw", "ANALYST_PASSWORD": "analyst-pw",
+                 "GRAFANA_ADMIN_PASSWORD": "grafana-pw", "GRIDFLOW_API_SECRET": "pseudonym-secret",
+                 "GRAFANA_CLICKHOUSE_PASSWORD": "grafana-ch-pw",
+                 "GRIDFLOW_API_KEYS": "demo-app write,read sha256:" + "0" * 64}
+
+
 def interpolate(value: str) -> str:
-    """Compose's ${VAR:-default} with nothing set: the default."""
-    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", str(value))
+    """Compose's ${VAR:-default} with nothing set: the default; ${VAR:?message}: the test's value."""
+    value = re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", str(value))
+    return re.sub(r"\$\{([A-Z0-9_]+):\?[^}]*\}", lambda m: SECRET_VALUES[m.group(1)], value)
+
+
+def compose_tool(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    exe = shutil.which("docker-compose")
+    assert exe, "docker-compose not found: install Debian's docker-compose package (.ci/run does)"
+    clean = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    return subprocess.run([exe, "-f", str(COMPOSE_FILE), *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**clean, **(SECRET_VALUES if env is None else env)})
 
 
 def env(service: str) -> dict[str, str]:
@@ -52,7 +70,14 @@ def published(service: str) -> dict[int, str]:
 
 
 def prometheus_ports(config: str) -> dict[str, set[int]]:
-    doc = yaml.safe_load((ROOT / "deploy" / "prometheus" / config).read_text())
+    """Ports of each job of a config in deploy/prometheus/, or (``local``) of the one `gridflow
+    stack up` makes from the default settings."""
+    if config == "local":
+        from deploy.prometheus_config import local_config
+
+        doc = local_config(DEFAULTS)
+    else:
+        doc = yaml.safe_load((ROOT / "deploy" / "prometheus" / config).read_text())
     ports: dict[str, set[int]] = {}
     for job in doc["scrape_configs"]:
         found = ports.setdefault(job["job_name"], set())
@@ -71,18 +96,26 @@ def repo_path(source: str) -> Path:
 # --- the compose tool --------------------------------------------------------------------
 
 def test_the_compose_tool_accepts_the_file():
-    exe = shutil.which("docker-compose")
-    assert exe, "docker-compose not found: install Debian's docker-compose package (.ci/run does)"
-    result = subprocess.run([exe, "-f", str(COMPOSE_FILE), "config", "--quiet"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = compose_tool("config", "--quiet")
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize("missing", SECRETS)
+def test_the_compose_tool_refuses_to_start_without_each_secret(missing):
+    result = compose_tool("config", "--quiet", env={k: v for k, v in SECRET_VALUES.items() if k != missing})
+    assert result.returncode != 0
+    assert f"set {missing}," in result.stderr, result.stderr
+
+
+def test_no_secret_has_a_default_in_the_file():
+    text = COMPOSE_FILE.read_text()
+    for name in SECRETS:
+        uses = re.findall(rf"\$\{{{name}(\W\W?)", text)
+        assert uses and all(u == ":?" for u in uses), f"{name}: every use must be ${{{name}:?message}}, got {uses}"
+
+
 def test_the_compose_tool_sees_every_service():
-    exe = shutil.which("docker-compose")
-    assert exe, "docker-compose not found"
-    result = subprocess.run([exe, "-f", str(COMPOSE_FILE), "config", "--services"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = compose_tool("config", "--services")
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) == {"kafka", "clickhouse", "init", "worker", "projector", "api",
                                           "prometheus", "grafana"}
@@ -198,8 +231,30 @@ def test_clickhouse_mounts_a_read_only_analyst_user():
     assert [d.text for d in analyst.findall("allow_databases/database")] == [env("clickhouse")["CLICKHOUSE_DB"]]
 
 
+def test_the_compose_analyst_has_the_local_limits_and_is_not_allowed_from_any_address():
+    from deploy.clickhouse_server import ANALYST_LIMITS
+
+    source = next(repo_path(v.split(":")[0]) for v in services()["clickhouse"]["volumes"] if "/users.d/" in v)
+    root = ET.parse(source).getroot()
+    profile = root.find(f"profiles/{root.findtext('users/analyst/profile')}")
+    for name, value in ANALYST_LIMITS.items():
+        assert int(profile.findtext(name.removeprefix("analyst_"))) == value, name
+    assert profile.findtext("log_queries") == "0"
+    gateway = compose()["networks"]["default"]["ipam"]["config"][0]["gateway"]
+    allowed = {ip.text for ip in root.findall("users/analyst/networks/ip")}
+    assert allowed == {"::1", "127.0.0.1", gateway}
+    assert not root.findall("users/analyst/networks/host") and not root.findall("users/analyst/networks/host_regexp")
+
+
+def test_the_compose_clickhouse_wants_a_grant_for_system_tables():
+    mounts = [v for v in services()["clickhouse"]["volumes"] if "/etc/clickhouse-server/config.d/" in v]
+    assert mounts, "no config.d file mounted"
+    root = ET.parse(repo_path(mounts[0].split(":")[0])).getroot()
+    assert root.findtext("access_control_improvements/select_from_system_db_requires_grant") == "true"
+
+
 def test_metrics_ports_agree_with_settings_prometheus_and_health_checks():
-    compose_targets, local_targets = prometheus_ports("prometheus.yml"), prometheus_ports("prometheus.local.yml")
+    compose_targets, local_targets = prometheus_ports("prometheus.yml"), prometheus_ports("local")
     for service, job, variable, default in (
         ("worker", "gridflow-worker", "GRIDFLOW_WORKER_WEB_PORT", DEFAULTS.worker_web_port),
         ("projector", "gridflow-projector", "GRIDFLOW_PROJECTOR_METRICS_PORT", DEFAULTS.projector_metrics_port),
@@ -207,7 +262,7 @@ def test_metrics_ports_agree_with_settings_prometheus_and_health_checks():
         port = int(env(service)[variable])
         assert port == default, f"{service}: {variable}={port}, Settings default {default}"
         assert compose_targets[job] == {port}, f"deploy/prometheus/prometheus.yml {job}"
-        assert local_targets[job] == {default}, f"deploy/prometheus/prometheus.local.yml {job}"
+        assert local_targets[job] == {default}, f"deploy/prometheus_config.py {job}"
         assert [int(p) for p in services()[service]["expose"]] == [port]
         assert f":{port}/metrics" in " ".join(services()[service]["healthcheck"]["test"])
         assert not services()[service].get("ports"), f"{service}: scraped inside the network, not published"
@@ -279,16 +334,14 @@ def test_the_api_is_published_on_loopback_and_scraped_on_its_metrics_port_inside
     assert published("api") == {DEFAULTS.api_port: f"127.0.0.1:{DEFAULTS.api_port}"}
     assert [int(p) for p in services()["api"]["expose"]] == [DEFAULTS.api_metrics_port]
     assert prometheus_ports("prometheus.yml")["gridflow-api"] == {DEFAULTS.api_metrics_port}
-    assert prometheus_ports("prometheus.local.yml")["gridflow-api"] == {DEFAULTS.api_metrics_port}
+    assert prometheus_ports("local")["gridflow-api"] == {DEFAULTS.api_metrics_port}
     health = " ".join(services()["api"]["healthcheck"]["test"])
     assert f":{DEFAULTS.api_port}/health" in health and f":{DEFAULTS.api_metrics_port}/metrics" in health
 
 
-def test_the_api_default_key_line_parses():
-    from gridflow.api.keys import KeyRing
-
-    ring = KeyRing.parse(env("api")["GRIDFLOW_API_KEYS"], "docker-compose.yml")
-    assert ring.find("gf_demo-laptop-only-key").app == "demo-app"
+def test_the_api_takes_its_keys_and_secret_from_the_environment_only():
+    assert services()["api"]["environment"]["GRIDFLOW_API_KEYS"].startswith("${GRIDFLOW_API_KEYS:?")
+    assert services()["api"]["environment"]["GRIDFLOW_API_SECRET"].startswith("${GRIDFLOW_API_SECRET:?")
 
 
 @pytest.mark.parametrize("name", ["worker", "projector", "api"])

@@ -180,6 +180,32 @@ def test_every_query_parses(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def headline_panels() -> list[dict]:
+    """The panels above the dashboard's second row: what an operator sees first."""
+    second_row = [p for p in dashboard()["panels"] if p["type"] == "row"][1]["gridPos"]["y"]
+    return [p for p in dashboard()["panels"] if p["type"] != "row" and p["gridPos"]["y"] < second_row]
+
+
+def test_the_headline_panels_show_data_when_the_counters_stopped_before_prometheus_started(tmp_path):
+    """The README's tour: the worker handled every matter, then Prometheus started. Every sample
+    of its counters is the same, so rates are 0 and ratios of rates empty; each headline query
+    must still return a series, from the first evaluation on."""
+    exe = shutil.which("promtool")
+    assert exe, "promtool not found: install Debian's prometheus package (.ci/run does)"
+    resolved = {"grid": 30, "compound": 6, "community": 9, "street": 5}
+    series = [{"series": f'gridflow_resolved_total{{job="gridflow-worker",instance="127.0.0.1:6066",level="{lv}"}}',
+               "values": f"{n}x480"} for lv, n in resolved.items()]  # 2 hours
+    exprs = [t["expr"] for p in headline_panels() for t in p["targets"]]
+    assert len(exprs) >= 3, "the headline lost its panels"
+    cases = [{"expr": f"absent({expr})", "eval_time": when, "exp_samples": []} for expr in exprs for when in ("1m", "90m")]
+    suite = tmp_path / "headline_test.yml"
+    suite.write_text(yaml.safe_dump({
+        "rule_files": [str(p) for p in RULE_FILES], "evaluation_interval": "15s",
+        "tests": [{"name": "tour order", "interval": "15s", "input_series": series, "promql_expr_test": cases}]}))
+    result = subprocess.run([exe, "test", "rules", str(suite)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, "a headline panel is empty in the tour's order:\n" + result.stdout + result.stderr
+
+
 def test_the_dashboard_provider_loads_from_the_folder_grafana_mounts():
     provider = yaml.safe_load(PROVIDERS.read_text())["providers"][0]
     assert provider["type"] == "file"

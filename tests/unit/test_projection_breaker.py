@@ -113,9 +113,10 @@ def test_gridflow_project_exits_65_when_the_breaker_trips(monkeypatch, capsys):
             raise ProjectorHalted("circuit breaker: 600 of the last 1000 records failed unexpectedly")
 
     monkeypatch.setattr(signal, "signal", lambda *args: None)
-    monkeypatch.setattr(project, "open_store_waiting", lambda settings, stopping: FakeStore())
+    monkeypatch.setattr(project, "open_store_waiting", lambda settings, stopping, wait: FakeStore())
+    monkeypatch.setattr("projections.owner.claim", lambda store, prefix: None)  # the fake store keeps no tables
     monkeypatch.setattr(projections.app, "build_projector", lambda *args, **kwargs: Halting())
     args = argparse.Namespace(org=None, progress_seconds=10.0, until_idle=False, no_metrics=True,
-                              metrics_host="127.0.0.1")
+                              metrics_host="127.0.0.1", clickhouse_wait=120.0)
     assert project.run(args, Settings()) == project.EXIT_BREAKER == 65
     assert "circuit breaker" in capsys.readouterr().err

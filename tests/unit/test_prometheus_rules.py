@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROM = ROOT / "deploy" / "prometheus"
 RULE_FILES = sorted((PROM / "rules").glob("*.yml"))
 TEST_FILES = sorted((PROM / "tests").glob("*_test.yml"))
-CONFIGS = [PROM / "prometheus.yml", PROM / "prometheus.local.yml"]
+CONFIGS = [PROM / "prometheus.yml"]
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess:
@@ -35,6 +35,22 @@ def unit_tests() -> list[dict]:
 def test_promtool_accepts_the_config_and_its_rule_files(config):
     result = promtool("check", "config", str(config))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_accepts_the_config_made_from_settings_with_their_ports(tmp_path):
+    from deploy.prometheus_config import write_local_config
+    from gridflow.settings import Settings
+
+    settings = Settings(stack_dir=str(tmp_path), worker_web_port=16066, projector_metrics_port=19464,
+                        api_metrics_port=19465)
+    path = write_local_config(settings)
+    result = promtool("check", "config", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 2 rule files found" in result.stdout + result.stderr
+    doc = yaml.safe_load(path.read_text())
+    assert {job["job_name"]: job["static_configs"][0]["targets"] for job in doc["scrape_configs"]} == {
+        "gridflow-worker": ["127.0.0.1:16066"], "gridflow-projector": ["127.0.0.1:19464"],
+        "gridflow-api": ["127.0.0.1:19465"]}
 
 
 def test_promtool_accepts_the_rule_files():

@@ -2,13 +2,15 @@
 table, and the pid-file rules (with a `sleep` standing in for a server)."""
 from __future__ import annotations
 
+import hashlib
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from deploy.clickhouse_server import render_config, render_users
+from deploy.clickhouse_server import (ANALYST_LIMITS, StackError, analyst_password, analyst_password_path,
+                                     render_config, render_users)
 from deploy.kafka_broker import format_command, format_properties, new_cluster_id, server_properties
 from deploy.process import running_pid, start_detached, stop, wait_until
 from deploy.service import render
@@ -77,17 +79,34 @@ def test_the_clickhouse_config_keeps_everything_under_the_stack_dir_on_loopback(
     assert int(root.findtext("mark_cache_size")) <= 1 << 30
 
 
-def test_the_analyst_is_read_only_and_every_user_is_local():
-    root = ET.fromstring(render_users(SETTINGS))
-    assert root.findtext("users/analyst/profile") == "readonly"
-    assert root.findtext("profiles/readonly/readonly") == "1"
+def test_the_analyst_is_read_only_limited_and_every_user_is_local():
+    root = ET.fromstring(render_users(SETTINGS, "pw"))
+    assert root.findtext("users/analyst/profile") == "analyst"
+    profile = root.find("profiles/analyst")
+    assert profile.findtext("readonly") == "1"
+    for name, value in ANALYST_LIMITS.items():
+        assert int(profile.findtext(name.removeprefix("analyst_"))) == value > 0, name
+    assert profile.findtext("timeout_overflow_mode") == profile.findtext("read_overflow_mode") == "throw"
+    assert {p.findtext("log_queries") for p in root.find("profiles")} == {"0"}
     assert root.findtext("users/default/profile") == "default"
     for user in root.find("users"):
         assert {ip.text for ip in user.findall("networks/ip")} == {"127.0.0.1", "::1"}, user.tag
 
 
+def test_the_analyst_password_is_made_once_readable_by_its_owner_only_and_only_hashed_in_users_xml(tmp_path):
+    settings = SETTINGS.with_(stack_dir=str(tmp_path))
+    with pytest.raises(StackError, match="gridflow stack up"):
+        analyst_password(settings)
+    first = analyst_password(settings, create=True)
+    assert len(first) >= 20 and analyst_password(settings, create=True) == first == analyst_password(settings)
+    assert analyst_password_path(settings).stat().st_mode & 0o777 == 0o600
+    text = render_users(settings, first)
+    assert first not in text
+    assert ET.fromstring(text).findtext("users/analyst/password_sha256_hex") == hashlib.sha256(first.encode()).hexdigest()
+
+
 def test_the_default_password_is_escaped_into_users_xml():
-    root = ET.fromstring(render_users(SETTINGS.with_(clickhouse_password="a<b&c")))
+    root = ET.fromstring(render_users(SETTINGS.with_(clickhouse_password="a<b&c"), "pw"))
     assert root.findtext("users/default/password") == "a<b&c"
 
 
