@@ -423,7 +423,10 @@ def _refusal(state: MatterState, event: Event, ctx: Context) -> Rejection | None
         return no("feedback_given", "; feedback was already given for this resolution")
     if isinstance(event, EscalationRequested) and escalation_target(ctx.tree, state.unit) is None:
         return no("top_level", "; there is no level above")
-    if isinstance(event, (MatterDispatched, MatterClaimed)):
+    kind = type(event)
+    if kind not in _LIST_RULES:  # the common case: one set lookup for the three lists' rules below
+        return None
+    if kind is MatterDispatched or kind is MatterClaimed:
         return _resource_refusal(state, event, ctx, no)
     if isinstance(event, UnitSummoned):
         if any(u == event.unit and st == PENDING for u, _, _, st in state.summons):
@@ -437,6 +440,9 @@ def _refusal(state: MatterState, event: Event, ctx: Context) -> Rejection | None
         if mine[-1] in (REPORTED, LATE):
             return no("already_reported_in", f"; {event.unit} reported in already")
     return None
+
+
+_LIST_RULES = frozenset({MatterDispatched, MatterClaimed, UnitSummoned, UnitReportedIn})
 
 
 def _resource_refusal(state, event, ctx, no) -> Rejection | None:

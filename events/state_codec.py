@@ -85,7 +85,7 @@ def to_record(s: MatterState) -> list:
             None if s.resolved_level is None else _LEVEL[s.resolved_level],
             None if s.feedback is None else _SATISFACTION[s.feedback], s.last_at - base, s.applied,
             s.resource, None if s.claim_by is None else s.claim_by - start,
-            [[u, at - base, due - base, st] for u, at, due, st in s.summons]]
+            [[u, at - base, due - base, st] for u, at, due, st in s.summons] if s.summons else []]
 
 
 def from_record(record: Any) -> MatterState:
@@ -123,7 +123,7 @@ def _from_v3(r: list) -> MatterState:
         resolved_level=None if r[21] is None else LEVEL_V2[r[21]],
         feedback=None if r[22] is None else SATISFACTION_V2[r[22]], last_at=base + r[23], applied=bytes(r[24]),
         resource=r[25], claim_by=None if r[26] is None else start + r[26],
-        summons=tuple((u, base + at, base + due, st) for u, at, due, st in r[27]))
+        summons=tuple((u, base + at, base + due, st) for u, at, due, st in r[27]) if r[27] else ())
     return state
 
 
