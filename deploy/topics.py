@@ -56,6 +56,12 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.redriven, 1, {"cleanup.policy": "compact"}, "re-driven dead letters, compacted"),
         # One record per org unit, latest wins; every worker reads all of it, so one partition.
         TopicSpec(t.org, 1, {"cleanup.policy": "compact"}, "the org tree, compacted"),
+        # The resources list (三张清单): accepted resource events, partition n written by the owner
+        # of intake partition n, kept forever; every worker reads all of it at start-up and follows it.
+        TopicSpec(t.resources, n, {"retention.ms": "-1", "retention.bytes": "-1"}, "the resources log"),
+        # Which resource holds which claimed order: one record per (resource, matter), a tombstone
+        # when released; every worker reads all of it, so one partition.
+        TopicSpec(t.holds, 1, {"cleanup.policy": "compact"}, "resources' claimed orders, compacted"),
     ]
 
 

@@ -15,7 +15,11 @@ def _kind(f) -> str:
     if meta["choices"]:
         return " \\| ".join(f"`{c}`" for c in meta["choices"])
     if meta["kind"] is list:
-        return "list of epoch ms"
+        if meta["item"] is int:
+            return "list of epoch ms"
+        if meta["item"] is float:
+            return "list of numbers"
+        return "list of identifiers" if meta.get("ident") else f"list of strings (each at most {meta['max_len']})"
     if meta["kind"] is int and f.name.endswith(("_at", "_by")):
         return "epoch ms"
     if meta.get("ident"):

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from events.identifiers import ID_MAX, ID_PATTERN
-from events.types import REGISTRY, payload_fields
+from events.types import LIST_MAX, REGISTRY, payload_fields
 from events.validation import AT_MAX, AT_MIN, INT_MAX
 
 _JSON = {str: "string", int: "integer", bool: "boolean", float: "number", list: "array"}
@@ -24,7 +24,15 @@ def _field_schema(f) -> dict[str, Any]:
         if meta["choices"]:
             out["enum"] = list(meta["choices"])
     elif meta["kind"] is list:
-        out.update(type="array", items={"type": "integer", "minimum": AT_MIN, "maximum": AT_MAX - 1})
+        if meta["item"] is int:
+            items: dict[str, Any] = {"type": "integer", "minimum": AT_MIN, "maximum": AT_MAX - 1}
+        elif meta["item"] is float:
+            items = {"type": "number"}
+        elif meta["ident"]:
+            items = {"type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": ID_PATTERN}
+        else:
+            items = {"type": "string", "minLength": 1, "maxLength": meta["max_len"]}
+        out.update(type="array", items=items, maxItems=LIST_MAX)
     elif meta["kind"] is int and f.name.endswith(("_at", "_by")):
         out.update(type="integer", minimum=AT_MIN, maximum=AT_MAX - 1)
     elif meta["kind"] is int:

@@ -14,10 +14,11 @@ from events.calendar import Calendar
 from events.levels import Level
 from events.policy import Policy
 
-ACCEPT, RESOLVE, WARNING = "accept", "resolve", "warning"
+ACCEPT, RESOLVE, WARNING, CLAIM = "accept", "resolve", "warning", "claim"
 # On the same instant a warning fires before a breach, and an accept breach before a resolve breach.
 _ORDER = {WARNING: 0, ACCEPT: 1, RESOLVE: 2}
 ACCEPT_BIT, RESOLVE_BIT = 1, 2
+CLAIM_BIT = 1 << 16  # the claim deadline after a dispatch naming a resource (events.state keeps it)
 
 
 def warn_bit(index: int) -> int:

@@ -1,11 +1,15 @@
 """The matter state as bytes: what the worker keeps in memory and in its compacted changelog.
 
-Version 2 is a positional msgpack array, small enough for a million open matters in well
+Version 3 is a positional msgpack array, small enough for a million open matters in well
 under 1.5 GB (about 200 bytes a state on the simulated city)::
 
-    [2, matter_id, status, kind, category, priority, place, reported_at, unit, level, cycle,
+    [3, matter_id, status, kind, category, priority, place, reported_at, unit, level, cycle,
      started_at, accept_by, resolve_by, warn_at, thresholds, bases, policy_version,
-     fired, suspended_at, resolved_at, resolved_level, feedback, last_at, applied]
+     fired, suspended_at, resolved_at, resolved_level, feedback, last_at, applied,
+     resource, claim_by, summons]
+
+Version 2 was the same array without the last three (the resources list and the summons
+came after it).
 
 - ``status``, ``kind``, ``priority``, ``level``, ``resolved_level``, ``feedback``: indexes
   into the ``*_V2`` tables below (frozen: never reorder them; a new value is appended).
@@ -15,6 +19,9 @@ under 1.5 GB (about 200 bytes a state on the simulated city)::
 - ``thresholds``: ten-thousandths as integers when exact (0.8 -> 8000), else floats.
 - ``bases``: bit 0 set when the accept deadline counts working time, bit 1 for resolve.
 - ``fired``: the bit set of ``events.sla``; ``applied``: the bytes of ``events.applied``.
+- ``resource``: the resource id or nil; ``claim_by`` counts from ``started_at``, or nil.
+- ``summons``: ``[unit, summoned_at, due, status]`` per summoned unit, both instants counted from
+  ``reported_at``; status 0 pending, 1 reported in, 2 missed, 3 reported in late.
 - ``None`` stays nil.
 
 Version 1 was ``MatterState.to_dict()``: a map with ``sv: 1``, names instead of indexes,
@@ -39,6 +46,7 @@ PRIORITY_V2 = ("low", "normal", "urgent")
 LEVEL_V2 = ("city", "district", "street", "community", "grid", "compound")
 SATISFACTION_V2 = ("satisfied", "basically_satisfied", "unsatisfied")
 FIELDS_V2 = 25
+FIELDS_V3 = 28
 # A value added to the domain without a code here must fail loudly, not store a wrong index.
 assert set(STATUSES) <= set(STATUS_V2) and set(KINDS) <= set(KIND_V2) and set(PRIORITIES) <= set(PRIORITY_V2)
 assert set(LEVEL_NAMES) <= set(LEVEL_V2) and set(SATISFACTION) <= set(SATISFACTION_V2)
@@ -51,7 +59,7 @@ _SATISFACTION = {v: i for i, v in enumerate(SATISFACTION_V2)}
 
 
 def encode_state(state: MatterState) -> bytes:
-    """The state as version-2 bytes."""
+    """The state as version-3 bytes."""
     return codec.pack(to_record(state))
 
 
@@ -65,17 +73,19 @@ def decode_state(data: bytes) -> MatterState:
 
 
 def to_record(s: MatterState) -> list:
-    """The version-2 array of a state (what ``encode_state`` packs)."""
+    """The version-3 array of a state (what ``encode_state`` packs)."""
     d = s.deadlines
     base, start = s.reported_at, d.started_at
-    return [2, s.matter_id, _STATUS[s.status], _KIND[s.kind], s.category, _PRIORITY[s.priority], s.place, base,
+    return [3, s.matter_id, _STATUS[s.status], _KIND[s.kind], s.category, _PRIORITY[s.priority], s.place, base,
             s.unit, _LEVEL[s.level], s.cycle, start - base, d.accept_by - start, d.resolve_by - start,
             [w - start for w in d.warn_at], [_share(t) for t in d.thresholds],
             (d.accept_basis == WORKING) | (d.resolve_basis == WORKING) << 1, d.policy_version, s.fired,
             None if s.suspended_at is None else s.suspended_at - base,
             None if s.resolved_at is None else s.resolved_at - base,
             None if s.resolved_level is None else _LEVEL[s.resolved_level],
-            None if s.feedback is None else _SATISFACTION[s.feedback], s.last_at - base, s.applied]
+            None if s.feedback is None else _SATISFACTION[s.feedback], s.last_at - base, s.applied,
+            s.resource, None if s.claim_by is None else s.claim_by - start,
+            [[u, at - base, due - base, st] for u, at, due, st in s.summons] if s.summons else []]
 
 
 def from_record(record: Any) -> MatterState:
@@ -90,14 +100,14 @@ def from_record(record: Any) -> MatterState:
     try:
         while version < STATE_SCHEMA:
             record, version = UPCASTERS[version](record), version + 1
-        return _from_v2(record)
+        return _from_v3(record)
     except (LookupError, TypeError, ValueError, AttributeError) as exc:
         raise StateError(f"matter state v{version}: malformed ({type(exc).__name__}: {exc})") from None
 
 
-def _from_v2(r: list) -> MatterState:
-    if len(r) != FIELDS_V2:
-        raise ValueError(f"expected {FIELDS_V2} fields, got {len(r)}")
+def _from_v3(r: list) -> MatterState:
+    if len(r) != FIELDS_V3:
+        raise ValueError(f"expected {FIELDS_V3} fields, got {len(r)}")
     base = r[7]
     start = base + r[11]
     bases = r[16]
@@ -111,7 +121,9 @@ def _from_v2(r: list) -> MatterState:
         fired=r[18], suspended_at=None if r[19] is None else base + r[19],
         resolved_at=None if r[20] is None else base + r[20],
         resolved_level=None if r[21] is None else LEVEL_V2[r[21]],
-        feedback=None if r[22] is None else SATISFACTION_V2[r[22]], last_at=base + r[23], applied=bytes(r[24]))
+        feedback=None if r[22] is None else SATISFACTION_V2[r[22]], last_at=base + r[23], applied=bytes(r[24]),
+        resource=r[25], claim_by=None if r[26] is None else start + r[26],
+        summons=tuple((u, base + at, base + due, st) for u, at, due, st in r[27]) if r[27] else ())
     return state
 
 
@@ -138,8 +150,15 @@ def _v1_to_v2(d: dict) -> list:
                         suspended_at=d["suspended_at"], resolved_at=d["resolved_at"],
                         resolved_level=d["resolved_level"], feedback=d["feedback"], last_at=d["last_at"],
                         applied=memory.from_ids(list(d["applied"])))
-    return to_record(state)
+    return [2, *to_record(state)[1:FIELDS_V2]]  # the v2 layout: the v3 array without the last two
+
+
+def _v2_to_v3(r: list) -> list:
+    """v2 -> v3: no resource, no claim deadline, no summons (they came with the three lists)."""
+    if len(r) != FIELDS_V2:
+        raise ValueError(f"expected {FIELDS_V2} fields, got {len(r)}")
+    return [3, *r[1:], None, None, []]
 
 
 # version -> function lifting a record of that version to the next
-UPCASTERS: dict[int, Callable[[Any], Any]] = {1: _v1_to_v2}
+UPCASTERS: dict[int, Callable[[Any], Any]] = {1: _v1_to_v2, 2: _v2_to_v3}

@@ -22,7 +22,11 @@ SATISFACTION = ("satisfied", "basically_satisfied", "unsatisfied")
 CANCEL_REASONS = ("invalid", "duplicate", "withdrawn")
 WHISTLE_REASONS = ("needs_help", "beyond_authority")
 ESCALATION_REASONS = ("breach", "whistle", "authority")
-DEADLINES = ("accept", "resolve")
+DEADLINES = ("accept", "resolve", "claim")  # claim: a resource was dispatched to and did not claim
+RESOURCE_KINDS = ("unit", "member", "service")  # co-building unit, party member, service or project
+GAP_REASONS = ("no_cover", "all_busy")
+POINTS_REASONS = ("service", "satisfied")
+LIST_MAX = 64  # items in a list field
 SLA_REASONS = ("arrived", "resumed", "reopened")
 
 TEXT_MAX = 2000
@@ -34,9 +38,12 @@ def spec(kind: type, *, doc: str, choices: tuple[str, ...] | None = None, option
 
     ``ident``: the value is an identifier (``events.identifiers``). By default every short
     string without a fixed list of choices is one; only free text and version strings are not.
+    A list of ``str`` items holds identifiers unless ``ident=False`` (then ``max_len`` bounds
+    each item); a list of ``int`` items holds instants (epoch ms); any list has at most
+    ``LIST_MAX`` items.
     """
     if ident is None:
-        ident = kind is str and choices is None and max_len <= ID_MAX
+        ident = (kind is str or item is str) and choices is None and max_len <= ID_MAX
     meta = {"kind": kind, "doc": doc, "choices": choices, "optional": optional,
             "max_len": max_len, "item": item, "ident": ident}
     if optional:
@@ -152,20 +159,25 @@ class MatterAccepted(Event):
     handler: str = spec(str, doc="pseudonymous id of the person who accepted")
 
 
-@event("dispatched", example={"unit": "u-beijiang-g02", "handler": "h-pm-0042"})
+@event("dispatched", example={"unit": "u-beijiang-g02", "handler": "h-pm-0042", "resource": "res-pm-0042"})
 class MatterDispatched(Event):
-    """The holding unit assigns the matter to a handler or to a unit (派单)."""
+    """The holding unit assigns the matter to a handler, a unit or a registered resource (派单).
+    Naming a ``resource`` starts a claim deadline: the resource must claim in time."""
 
     unit: str = spec(str, optional=True, doc="org unit or co-building unit id it was sent to")
     handler: str = spec(str, optional=True, doc="pseudonymous id of the handler it was sent to")
+    resource: str = spec(str, optional=True, doc="registered resource it was sent to (社区派单); only it may "
+                         "claim, within the policy's claim deadline")
 
 
-@event("claimed", example={"handler": "h-pm-0042", "unit": "cb-telecom-sanshui"})
+@event("claimed", example={"handler": "h-pm-0042", "unit": "cb-telecom-sanshui", "resource": "res-pm-0042"})
 class MatterClaimed(Event):
     """A handler, party member or co-building unit takes the order (接单)."""
 
     handler: str = spec(str, doc="pseudonymous id of the handler who claimed it")
     unit: str = spec(str, optional=True, doc="co-building unit the handler acts for")
+    resource: str = spec(str, optional=True, doc="registered resource taking the order (党员接单); the first valid "
+                         "claim wins, a later one is refused already_claimed")
 
 
 @event("suspended", example={"reason": "waiting for the gas company's survey"})
@@ -239,6 +251,75 @@ class EscalationRequested(Event):
     note: str = spec(str, optional=True, max_len=TEXT_MAX, doc="free text")
 
 
+# --- 社区吹哨、部门报到: a whistle summons units, each reports in ------------------------------
+
+
+@event("summoned", example={"unit": "cb-gas-sanshui", "handler": "h-comm-0007"})
+class UnitSummoned(Event):
+    """The community blows the whistle (吹哨): a named department or co-building unit is called in
+    on the matter and must report in within the policy's ``whistle.report_within``."""
+
+    unit: str = spec(str, doc="department or co-building unit summoned (need not be in the org tree)")
+    handler: str = spec(str, doc="pseudonymous id of who blew the whistle")
+
+
+@event("reported_in", example={"unit": "cb-gas-sanshui", "handler": "h-cb-0042"})
+class UnitReportedIn(Event):
+    """A summoned unit reports for duty (报到); late is recorded too, after its ``report_in_missed``."""
+
+    unit: str = spec(str, doc="the summoned unit")
+    handler: str = spec(str, doc="pseudonymous id of who reported in for it")
+
+
+# --- the resources list (资源清单), published by upstream apps -----------------------------
+# A resource event's envelope ``matter`` is the resource id: the key and the partition follow
+# it, so one writer validates each resource. Resource events never enter the matters' log.
+
+
+@event("resource_registered", example={"kind": "member", "categories": ["document_delivery", "elderly_care"],
+                                       "covers": ["u-beijiang-g02"], "capacity": 2,
+                                       "availability": ["mon-fri 18:00-21:00", "sat-sun 09:00-17:00"],
+                                       "unit": "cb-telecom-sanshui"})
+class ResourceRegistered(Event):
+    """A co-building unit, a party member (双报到) or a service/project joins the resources list."""
+
+    kind: str = spec(str, choices=RESOURCE_KINDS, doc="unit (co-building unit), member (registered party "
+                     "member) or service (a service or project on offer, usually with a schedule)")
+    categories: list = spec(list, item=str, doc="categories of the policy it serves")
+    covers: list = spec(list, item=str, doc="org units it serves (a unit covers everything below it)")
+    capacity: int = spec(int, doc="orders it can hold at once (at least 1)")
+    availability: list = spec(list, item=str, ident=False, max_len=32, optional=True,
+                              doc="weekly windows in China time, e.g. 'mon-fri 09:00-17:00'; none: always")
+    unit: str = spec(str, optional=True, doc="co-building unit a member or service belongs to")
+
+
+@event("resource_updated", example={"capacity": 3, "covers": ["u-beijiang-g02", "u-beijiang-g03"]})
+class ResourceUpdated(Event):
+    """A registered resource changes what it offers; the fields given replace the old values."""
+
+    categories: list = spec(list, item=str, optional=True, doc="categories it serves, replacing the old list")
+    covers: list = spec(list, item=str, optional=True, doc="org units it serves, replacing the old list")
+    capacity: int = spec(int, optional=True, doc="orders it can hold at once (at least 1)")
+    availability: list = spec(list, item=str, ident=False, max_len=32, optional=True,
+                              doc="weekly windows, replacing the old ones; [] means always available")
+
+
+@event("resource_withdrawn", example={"reason": "moved"})
+class ResourceWithdrawn(Event):
+    """The resource leaves the list: no new candidates, dispatches or claims; orders it holds stay."""
+
+    reason: str = spec(str, optional=True, max_len=TEXT_MAX, doc="free text; stays in the log")
+
+
+@event("points_redeemed", example={"points": 30, "note": "5 kg of rice at the 积分超市"})
+class PointsRedeemed(Event):
+    """A member or unit spends points (积分兑换); keyed by the resource id like the events above.
+    Refused ``insufficient_points`` when the balance the pipeline knows does not cover it."""
+
+    points: int = spec(int, doc="points spent (at least 1)")
+    note: str = spec(str, optional=True, max_len=TEXT_MAX, doc="what for; free text, stays in the log")
+
+
 # --- derived by the pipeline (ids computed from their cause) ------------------------------
 
 
@@ -309,6 +390,61 @@ class MatterEscalated(Event):
     cycle: int = spec(int, doc="arrival number at the new level")
 
 
+@event("candidates_proposed", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
+                                                     "category": "document_delivery",
+                                                     "candidates": ["res-pm-0042", "cb-telecom-sanshui"],
+                                                     "scores": [0.95, 0.61], "policy_version": "2026.1"})
+class CandidatesProposed(Event):
+    """On arrival at a level, the resources that could take the order, best first (匹配)."""
+
+    unit: str = spec(str, doc="unit holding the matter")
+    level: str = spec(str, choices=LEVEL_NAMES, doc="its level")
+    cycle: int = spec(int, doc="arrival number")
+    category: str = spec(str, doc="the need's category")
+    candidates: list = spec(list, item=str, doc="resource ids, best first (at most the policy's max_candidates)")
+    scores: list = spec(list, item=float, doc="each candidate's score between 0 and 1, same order")
+    policy_version: str = spec(str, ident=False, doc="policy version whose ranking rule was used")
+
+
+@event("no_resource", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
+                                             "category": "elderly_care", "reason": "no_cover",
+                                             "policy_version": "2026.1"})
+class NoResource(Event):
+    """A need no resource can take at this level: a gap on the resources list (缺口)."""
+
+    unit: str = spec(str, doc="unit holding the matter")
+    level: str = spec(str, choices=LEVEL_NAMES, doc="its level")
+    cycle: int = spec(int, doc="arrival number")
+    category: str = spec(str, doc="the need's category")
+    reason: str = spec(str, choices=GAP_REASONS, doc="no_cover: no active resource serves the category at the "
+                       "place; all_busy: those that do hold as many orders as their capacity")
+    policy_version: str = spec(str, ident=False, doc="policy version whose ranking rule was used")
+
+
+@event("report_in_missed", derived=True, example={"unit": "cb-gas-sanshui", "summoned_at": 1767254400000,
+                                                  "due_at": 1767261600000})
+class ReportInMissed(Event):
+    """A summoned unit did not report in by its deadline (报到超时): recorded at the deadline."""
+
+    unit: str = spec(str, doc="the summoned unit")
+    summoned_at: int = spec(int, doc="when it was summoned, UTC epoch ms")
+    due_at: int = spec(int, doc="its report-in deadline, UTC epoch ms")
+
+
+@event("points_awarded", derived=True, example={"resource": "res-pm-0042", "category": "document_delivery",
+                                                "reason": "service", "points": 15, "on_time": True})
+class PointsAwarded(Event):
+    """Points for a completed service (积分): on verification, to the resource that claimed the order
+    (the policy's points for the category, plus its on-time bonus); on the resident's satisfied
+    feedback, the satisfaction bonus."""
+
+    resource: str = spec(str, doc="the resource that claimed and served the order")
+    category: str = spec(str, doc="the order's category")
+    reason: str = spec(str, choices=POINTS_REASONS, doc="service (verified) or satisfied (the resident's feedback)")
+    points: int = spec(int, doc="points awarded")
+    on_time: bool = spec(bool, doc="service: resolved by its resolve deadline (the bonus is included)")
+
+
 # --- clock and internal proposals ---------------------------------------------------------
 
 
@@ -324,9 +460,10 @@ class DeadlineReached(Event):
     """The SLA scanner's proposal to the owning agent; never written to the event log."""
 
     cycle: int = spec(int, doc="arrival number the scanner saw")
-    deadline: str = spec(str, choices=DEADLINES + ("warning",), doc="which timer fired")
+    deadline: str = spec(str, choices=DEADLINES + ("warning", "report_in"), doc="which timer fired")
     due_at: int = spec(int, doc="the instant that passed, UTC epoch ms")
 
 
+RESOURCE_TYPES = ("resource_registered", "resource_updated", "resource_withdrawn", "points_redeemed")
 UPSTREAM_TYPES = tuple(t for t, c in REGISTRY.items() if not c.DERIVED and not c.INTERNAL)
 DERIVED_TYPES = tuple(t for t, c in REGISTRY.items() if c.DERIVED)

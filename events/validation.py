@@ -7,7 +7,8 @@ from typing import Any, Callable
 
 from events.errors import ValidationError
 from events.identifiers import ID_MAX, ID_RULE, is_identifier
-from events.types import ENVELOPE, REGISTRY, Event, payload_fields
+from events import availability
+from events.types import ENVELOPE, LIST_MAX, REGISTRY, Event, payload_fields
 
 WIRE_ENVELOPE = {"id": "event_id", "matter": "matter_id", "at": "occurred_at", "producer": "producer"}
 # 2000-01-01 .. 2100-01-01: catches seconds-instead-of-milliseconds and garbage
@@ -44,6 +45,12 @@ def check_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(name, "an integer", value)
     return value
+
+
+def _check_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValidationError(name, "a finite number", value)
+    return float(value)
 
 
 def check_millis(name: str, value: Any) -> int:
@@ -112,14 +119,27 @@ def _checker(f) -> Callable[[str, Any], Any]:
                 raise ValidationError(name, "a finite number", value)
             return float(value)
     elif kind is list:
-        item = meta["item"].__name__
+        item = meta["item"]
+        if item is int:
+            each = check_millis
+        elif item is float:
+            each = _check_number
+        elif meta["ident"]:
+            each = check_id
+        else:
+            max_len = meta["max_len"]
+
+            def each(name: str, value: Any) -> str:
+                return check_str(name, value, max_len=max_len)
 
         def check(name: str, value: Any) -> Any:
             if value is None:
                 return missing(name, value)
             if not isinstance(value, (list, tuple)):
-                raise ValidationError(name, f"a list of {item}", value)
-            return [check_millis(f"{name}[{i}]", v) for i, v in enumerate(value)]
+                raise ValidationError(name, f"a list of {item.__name__}", value)
+            if len(value) > LIST_MAX:
+                raise ValidationError(name, f"at most {LIST_MAX} items", f"{len(value)} items")
+            return [each(f"{name}[{i}]", v) for i, v in enumerate(value)]
     else:
         raise TypeError(f"{f.name}: no check for a {kind.__name__}")
     return check
@@ -203,8 +223,28 @@ def check_rules(cls: type[Event], values: dict[str, Any]) -> None:
     """Rules that span fields."""
     if cls.TYPE == "cancelled" and values["reason"] == "duplicate" and not values["duplicate_of"]:
         raise ValidationError("data.duplicate_of", "the matter id it duplicates (reason is duplicate)", None)
-    if cls.TYPE == "dispatched" and not (values["unit"] or values["handler"]):
-        raise ValidationError("data.unit", "a unit or a handler to dispatch to", None)
+    if cls.TYPE == "dispatched" and not (values["unit"] or values["handler"] or values["resource"]):
+        raise ValidationError("data.unit", "a unit, a handler or a resource to dispatch to", None)
+    if cls.TYPE in ("resource_registered", "resource_updated"):
+        _resource_rules(cls.TYPE, values)
+    if cls.TYPE == "points_redeemed" and values["points"] < 1:
+        raise ValidationError("data.points", "at least 1 point", values["points"])
+
+
+def _resource_rules(type_name: str, values: dict[str, Any]) -> None:
+    if type_name == "resource_updated" and all(values[k] is None for k in
+                                               ("categories", "covers", "capacity", "availability")):
+        raise ValidationError("data", "at least one of categories, covers, capacity, availability", "none")
+    for name in ("categories", "covers"):
+        if values[name] is not None and not values[name]:
+            raise ValidationError(f"data.{name}", "at least one item", [])
+    if values["capacity"] is not None and values["capacity"] < 1:
+        raise ValidationError("data.capacity", "at least 1 order at once", values["capacity"])
+    for i, text in enumerate(values["availability"] or ()):
+        try:
+            availability.parse_window(text)
+        except ValueError as exc:
+            raise ValidationError(f"data.availability[{i}]", availability.RULE, text) from exc
 
 
 def to_wire(event: Event) -> dict[str, Any]:

@@ -40,6 +40,8 @@ class DemoOptions:
     clean_old_runs: bool = True
     database: str = "gridflow_demo"  # DEMO_DATABASE; a test gives each run its own
     reset: bool = False  # drop the demo database an earlier run left (only a demo's database)
+    # the three lists (三张清单): the city keeps a resources list; orders are dispatched and claimed
+    resources: bool = True
 
 
 @dataclass
@@ -53,6 +55,7 @@ class DemoResult:
     metric_texts: dict[str, str | None] = field(default_factory=dict)  # child name -> its /metrics text
     deadletters: int = 0  # records on the run's dead-letter topic (the simulator sends no bad input)
     report_html: Path | None = None  # the charts (`gridflow report`) of the whole city
+    lists: object = None  # projections.lists.Lists, when the city keeps a resources list
 
 
 DEMO_DATABASE = "gridflow_demo"
@@ -147,7 +150,8 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
         truth = simulate(settings, tree, days=options.days, seed=options.seed,
                          matters_per_day=options.matters_per_day, progress=progress,
                          truth_path=workdir / "truth.jsonl", publish_org=True, run_id=f"d{options.seed}",
-                         watermark_every=timedelta(minutes=options.watermark_minutes))
+                         watermark_every=timedelta(minutes=options.watermark_minutes),
+                         resources=options.resources, resources_known=lambda n: _workers_know(children, n))
         bar.show("simulating", 1.0, f"{len(truth.matters):,} matters published", force=True)
         bar.end()
         timings["publish"] = time.monotonic() - t1
@@ -165,12 +169,39 @@ def run_demo(settings: Settings, options: DemoOptions, say: Callable[[str], None
     store = open_store(settings)
     try:
         report = compute(store, Scope())
+        lists = _lists(store) if options.resources else None
         write_report(store, workdir / "report.html")
     finally:
         store.close()
     timings["total"] = time.monotonic() - t0
     return DemoResult(settings, truth, report, workdir, timings, metrics, metric_texts, deadletters,
-                      report_html=workdir / "report.html")
+                      report_html=workdir / "report.html", lists=lists)
+
+
+def _workers_know(children: list[Child], count: int, timeout: float = 120.0) -> None:
+    """Until every worker follows ``count`` resources (its gridflow_worker_resources): matters
+    decided before would be gaps the ground truth does not know."""
+    from gridflow import demo_metrics
+
+    deadline = time.monotonic() + timeout
+    workers = [c for c in children if c.name.startswith("worker")]
+    while True:
+        _check_alive(children)
+        known = [demo_metrics.total(demo_metrics.samples(demo_metrics.scrape(c.settings.worker_web_port) or ""),
+                                    "gridflow_worker_resources") for c in workers]
+        if all(k >= count for k in known):
+            return
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"the workers follow {known} of {count} resources after {timeout:.0f}s")
+        time.sleep(0.2)
+
+
+def _lists(store):
+    """The three lists' figures of the whole city (projections/lists.py)."""
+    from projections import lists
+    from projections.stats import Scope
+
+    return lists.compute(store, Scope(), limit=10_000)  # every unit and resource: the check adds them up
 
 
 def _snapshot(children: list[Child], workdir: Path,

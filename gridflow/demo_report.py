@@ -14,6 +14,37 @@ def agreement(result) -> list[tuple[str, int, int]]:
             ("escalations", total.escalations, sum(truth["escalations"].values()))]
     rows += [(f"resolved at {lv}", total.resolved_by_level.get(lv, 0), truth["resolved_by_level"][lv])
              for lv in LEVEL_NAMES]
+    return rows + lists_agreement(result)
+
+
+def lists_agreement(result) -> list[tuple[str, int, int]]:
+    """The three lists (三张清单), when the run kept a resources list: pipeline against truth."""
+    lists = getattr(result, "lists", None)
+    if lists is None:
+        return []
+    want = result.truth.lists()
+    supply = {s["category"]: s for s in lists.supply}
+    rows = [("needs with candidates", lists.matched, want["matched"]),
+            ("needs with no resource", lists.gap, want["gap"]),
+            ("orders claimed after a dispatch", lists.claimed, want["claimed"])]
+    for name in ("p50", "p80"):
+        rows.append((f"time to claim {name} (s)", round((lists.claim_seconds or {}).get(name, 0)),
+                     round((want["claim_seconds"] or {}).get(name, 0))))
+    for category, w in want["supply"].items():
+        got = supply.get(category, {"needs": 0, "resources": 0})
+        rows.append((f"{category}: needs", got["needs"], w["needs"]))
+        rows.append((f"{category}: resources", got["resources"], w["resources"]))
+    top = lists.orders[0] if lists.orders else None
+    if top is not None:
+        rows.append((f"orders of {top['resource']}", top["orders"], want["orders"].get(top["resource"], 0)))
+    report_ins = getattr(lists, "report_ins", [])
+    rows += [("units summoned", sum(w["summoned"] for w in report_ins), want["summoned"]),
+             ("report-ins in time", sum(w["on_time"] for w in report_ins), want["report_ins_on_time"]),
+             ("report-in deadlines missed", sum(w["missed"] for w in report_ins), want["report_ins_missed"])]
+    points = getattr(lists, "points", [])
+    rows.append(("points awarded", sum(p["awarded"] for p in points), sum(want["points"].values())))
+    if points:
+        rows.append((f"points of {points[0]['resource']}", points[0]["awarded"], want["points"].get(points[0]["resource"], 0)))
     return rows
 
 
@@ -45,6 +76,10 @@ def render(result) -> str:
                  f"{result.truth.events:,} upstream events; pipeline done in {s.get('total', 0):.0f}s "
                  f"(publish {s.get('publish', 0):.0f}s, then processing {s.get('drain', 0):.0f}s).", ""]
     lines.append(table(result.report, width=terminal_width(sys.stdout)))
+    if getattr(result, "lists", None) is not None:
+        from projections import lists as lists_mod
+
+        lines += ["", lists_mod.table(result.lists, limit=10)]
     rows = agreement(result)
     mismatched = [r for r in rows if r[1] != r[2]]
     lines += ["", "Checked against the simulator's ground truth (where each matter was really resolved):"]

@@ -182,3 +182,11 @@ class Topics:
     @property
     def org(self) -> str:  # compacted: one record per org unit
         return f"{self.prefix}.org.units"
+
+    @property
+    def resources(self) -> str:  # the resources log: every accepted resource event, forever
+        return f"{self.prefix}.resources.events"
+
+    @property
+    def holds(self) -> str:  # compacted: which resource holds which claimed order (the load)
+        return f"{self.prefix}.resources.holds"

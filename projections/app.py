@@ -46,15 +46,17 @@ def load_org_file(store: Store, path: str, log: Callable[[str], None] = print) -
 
 def build_projector(settings, store: Store, *, consumer=None, producer=None, log: Callable[[str], None] = print,
                     progress_seconds: float = 10.0, backoff: Backoff | None = None) -> Projector:
-    """The live projector: consumer group ``settings.projector_group`` on the event log and the org topic."""
+    """The live projector: consumer group ``settings.projector_group`` on the event log, the org topic
+    and the resources log."""
     topics = settings.topics
     if consumer is None:
         consumer = kafka_consumer(settings, group=settings.projector_group)
-        consumer.subscribe([topics.events, topics.org])
+        consumer.subscribe([topics.events, topics.org, topics.resources])
     if producer is None:
         producer = kafka_producer(settings)
     sink = Sink(store, backoff=backoff, log=log, known_units=orgdim.load_units(store))
     return Projector(sink, consumer, events_topic=topics.events, org_topic=topics.org,
+                     resources_topic=topics.resources,
                      deadletter_topic=topics.deadletter, producer=producer, group=settings.projector_group,
                      progress_seconds=progress_seconds, settle_seconds=settings.projector_settle_seconds, log=log,
                      **batching(settings))

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from events import codec
 from events.errors import DecodeError, EventError
-from events.types import REGISTRY, Event, payload_fields
+from events.types import REGISTRY, RESOURCE_TYPES, Event, payload_fields
 from events.validation import AT_MAX, AT_MIN
 from projections import rows
 from projections.errors import RecordRejected
@@ -27,6 +27,7 @@ from projections.errors import RecordRejected
 Check = Callable[[str, Any], Any]
 FLOAT32_MAX = 3.4028234663852886e38
 _INDEX = {c: i for i, c in enumerate(rows.COLUMNS)}
+_PARTITION, _OFFSET = _INDEX["log_partition"], _INDEX["log_offset"]
 
 
 def _shown(value: Any) -> str:
@@ -105,7 +106,8 @@ def compile_plan(cls: type[Event]) -> Plan:
     return Plan(cls.VERSION, tuple(template), tuple(fields), frozenset(f[0] for f in fields))
 
 
-PLANS: dict[str, Plan] = {t: compile_plan(c) for t, c in REGISTRY.items() if not c.INTERNAL and t != "watermark"}
+PLANS: dict[str, Plan] = {t: compile_plan(c) for t, c in REGISTRY.items()
+                          if not c.INTERNAL and t != "watermark" and t not in RESOURCE_TYPES}
 NOT_IN_LOG = frozenset(t for t in REGISTRY if t not in PLANS)
 
 
@@ -156,7 +158,7 @@ def decode(value: bytes, partition: int, offset: int) -> list:
     if not data.keys() <= plan.names:
         extra = sorted(str(k) for k in data.keys() - plan.names)[0]
         raise _invalid(f"data.{extra}", f"only the fields of {type_name!r}", "an unknown field")
-    row[-2], row[-1] = partition, offset
+    row[_PARTITION], row[_OFFSET] = partition, offset
     return row
 
 

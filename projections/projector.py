@@ -19,7 +19,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from events import codec
 from events.errors import EventError
-from projections import logrow, metrics
+from projections import logrow, metrics, resourcerows
 from projections.rows import OCCURRED_AT
 from projections.breaker import Breaker
 from projections.errors import ProjectorHalted, RecordRejected, StoreError
@@ -63,6 +63,7 @@ class Collected:
 
 class Projector:
     def __init__(self, sink: Sink, consumer, *, events_topic: str, org_topic: str | None = None,
+                 resources_topic: str | None = None,
                  deadletter_topic: str | None = None, producer=None, group: str | None = None,
                  batch_size: int = 5000, batch_bytes: int = 16 << 20, batch_seconds: float = 1.0,
                  progress_seconds: float = 10.0, breaker: Breaker | None = None, decode: Decode = logrow.decode,
@@ -71,6 +72,7 @@ class Projector:
         self.consumer = consumer
         self.events_topic = events_topic
         self.org_topic = org_topic
+        self.resources_topic = resources_topic  # the resources log, into resource_events
         self.deadletter_topic = deadletter_topic
         self.producer = producer  # None: count bad records but do not re-send them (rebuild)
         self.group = group  # None: no offset commits (rebuild)
@@ -171,6 +173,10 @@ class Projector:
             for record in records:
                 self._add_org_unit(record, c)
             return
+        if tp.topic == self.resources_topic:
+            for record in records:
+                self._add_resource(record, c)
+            return
         c.events += len(records)
         batch, decode, deadletters = c.batch, self.decode, c.deadletters
         rows, sources = batch.event_rows, batch.sources
@@ -206,6 +212,18 @@ class Projector:
             return
         c.batch.org_changed[unit.unit_id] = unit
         c.batch.org_sources[unit.unit_id] = record
+
+    def _add_resource(self, record, c: Collected) -> None:
+        try:
+            row = resourcerows.decode(record.value, record.partition, record.offset)
+        except RecordRejected as exc:
+            c.deadletters.append(DeadLetter(record, exc.reason, str(exc), exc.event_id))
+            return
+        except Exception as exc:  # noqa: BLE001 - as for events: never stop the loop on a record
+            c.deadletters.append(DeadLetter(record, UNEXPECTED, f"{type(exc).__name__}: {exc}", unexpected=True))
+            return
+        c.batch.resource_rows.append(row)
+        c.batch.resource_sources.append(record)
 
     # --- writing and committing -------------------------------------------------------------
 

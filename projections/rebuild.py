@@ -71,6 +71,8 @@ def rebuild(settings, store: Store, *, org_file: str | None = None, keep_old: bo
     migrate(store, shadow, log=lambda _: None)
     target = store.with_database(shadow)
     store.execute(f"INSERT INTO {shadow}.org_units SELECT * FROM {live}.org_units")
+    # the resources list is not in the event log: kept as the projector wrote it, like the org tree
+    store.execute(f"INSERT INTO {shadow}.resource_events SELECT * FROM {live}.resource_events")
 
     topics = settings.topics
     consumer = consumer or kafka_consumer(settings, group=None, client_id="gridflow-rebuild")

@@ -14,9 +14,15 @@ from events.types import REGISTRY, Event, payload_fields
 PERSONAL = frozenset({"reporter", "handler", "verifier"})
 FREE_TEXT = frozenset({"text", "note"})
 # reason is free text on these types and an enumerated code on the others.
-FREE_TEXT_REASON = frozenset({"suspended", "reopened", "verification_failed"})
-NOT_NEEDED = frozenset({"warn_at"})  # SLA warning instants: sla_warning events carry what matters
-NEVER_STORED = PERSONAL | FREE_TEXT | NOT_NEEDED
+FREE_TEXT_REASON = frozenset({"suspended", "reopened", "verification_failed", "resource_withdrawn"})
+NOT_NEEDED = frozenset({"warn_at",  # SLA warning instants: sla_warning events carry what matters
+                        "summoned_at",  # report_in_missed: the summons is its own `summoned` row
+                        "on_time"})  # points_awarded: its points include the bonus
+# The resources list: resource events never enter the matters' log (they travel on the
+# resources topic, projected into ``resource_events``), and the lists a proposal carries are not
+# columns of ``events``; ``resource`` (of dispatched and claimed) is, since migration 0007.
+RESOURCE_FIELDS = frozenset({"categories", "covers", "capacity", "availability", "candidates", "scores"})
+NEVER_STORED = PERSONAL | FREE_TEXT | NOT_NEEDED | RESOURCE_FIELDS
 
 COLUMNS: tuple[str, ...] = (
     "event_id", "matter_id", "type", "schema_version", "occurred_at", "producer",
@@ -24,6 +30,7 @@ COLUMNS: tuple[str, ...] = (
     "from_unit", "from_level", "to_unit", "to_level", "reason", "duplicate_of",
     "cycle", "deadline", "due_at", "accept_by", "resolve_by", "threshold",
     "contacted", "solved", "satisfaction", "policy_version", "log_partition", "log_offset",
+    "resource", "points",  # added by migration 0007 (ClickHouse appends columns after the others)
 )
 OCCURRED_AT = COLUMNS.index("occurred_at")
 ENVELOPE_COLUMNS = ("event_id", "matter_id", "type", "schema_version", "occurred_at", "producer")
@@ -31,7 +38,7 @@ SOURCE_COLUMNS = ("log_partition", "log_offset")
 PAYLOAD_COLUMNS = tuple(c for c in COLUMNS if c not in ENVELOPE_COLUMNS + SOURCE_COLUMNS)
 # The ClickHouse type of each numeric column (migrations/0001_events.sql); the others are String.
 UINT_BITS = {"schema_version": 16, "occurred_at": 64, "cycle": 32, "due_at": 64, "accept_by": 64,
-             "resolve_by": 64, "contacted": 8, "solved": 8, "log_partition": 32, "log_offset": 64}
+             "resolve_by": 64, "contacted": 8, "solved": 8, "log_partition": 32, "log_offset": 64, "points": 32}
 FLOAT32 = frozenset({"threshold"})
 # One Python type per column: chdb's Python() table function refuses a column mixing int and float.
 DEFAULTS = {c: (0.0 if c in FLOAT32 else 0 if c in UINT_BITS else "") for c in PAYLOAD_COLUMNS}
@@ -54,9 +61,10 @@ def payload_columns(event: Event) -> dict[str, Any]:
 
 
 def to_row(event: Event, partition: int = 0, offset: int = 0) -> tuple:
-    payload = payload_columns(event)
-    return (event.event_id, event.matter_id, event.TYPE, event.VERSION, event.occurred_at, event.producer,
-            *(payload.get(c, DEFAULTS[c]) for c in PAYLOAD_COLUMNS), partition, offset)
+    values = {**DEFAULTS, **payload_columns(event), "event_id": event.event_id, "matter_id": event.matter_id,
+              "type": event.TYPE, "schema_version": event.VERSION, "occurred_at": event.occurred_at,
+              "producer": event.producer, "log_partition": partition, "log_offset": offset}
+    return tuple(values[c] for c in COLUMNS)
 
 
 def to_columns(rows: Iterable[tuple]) -> list[list]:

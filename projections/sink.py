@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from events.orgtree import OrgUnit
-from projections import metrics, orgdim, rows
+from projections import metrics, orgdim, resourcerows, rows
 from projections.errors import StoreError, StoreRejected, StoreUnavailable
 from projections.store import Store
 
@@ -45,10 +45,12 @@ class Batch:
     sources: list[Any] = field(default_factory=list)  # where each row came from, for dead letters
     org_changed: dict[str, OrgUnit] = field(default_factory=dict)
     org_sources: dict[str, Any] = field(default_factory=dict)
+    resource_rows: list[list] = field(default_factory=list)  # rows of resource_events (projections/resourcerows.py)
+    resource_sources: list[Any] = field(default_factory=list)
     max_event_at: int = 0
 
     def __len__(self) -> int:
-        return len(self.sources) + len(self.org_changed)
+        return len(self.sources) + len(self.org_changed) + len(self.resource_rows)
 
     def columns(self) -> list[list]:
         """The event rows column by column, as inserts take them."""
@@ -92,6 +94,7 @@ class Sink:
         self.log = log
         self.units = known_units if known_units is not None else {}
         self.written_event_at = 0
+        self._layout: tuple[Sequence[str], list[int] | None] | None = None
 
     def write(self, batch: Batch, wait: Callable[[float], bool]) -> list[Refused] | None:
         """Write the batch; return the records whose rows ClickHouse refused even alone, or None
@@ -102,18 +105,42 @@ class Sink:
         try:
             columns = batch.columns()
             if columns:
+                names, keep = self._event_layout()
+                if keep is not None:
+                    columns = [columns[i] for i in keep]
                 groups = year_groups(columns[rows.OCCURRED_AT])
                 for group in groups:
                     part, sources = (columns, batch.sources) if len(groups) == 1 else \
                         (_take(columns, group), [batch.sources[i] for i in group])
-                    refused += self._write_splitting("events", rows.COLUMNS, part, sources, wait)
+                    refused += self._write_splitting("events", names, part, sources, wait)
             if batch.org_changed:
                 refused += self._write_org(batch, wait)
+            if batch.resource_rows:
+                refused += self._write_splitting("resource_events", resourcerows.COLUMNS,
+                                                 [list(c) for c in zip(*batch.resource_rows)],
+                                                 batch.resource_sources, wait)
         except _Stopped:
             return None
         metrics.BATCH_SECONDS.observe(time.monotonic() - started)
         self.written_event_at = max(self.written_event_at, batch.max_event_at)
         return refused
+
+    def _event_layout(self) -> tuple[Sequence[str], list[int] | None]:
+        """The columns of ``events`` to insert: all of ``rows.COLUMNS``, or, on a database whose
+        migrations stop before a column was added (``resource``, 0007), those it has; asked once."""
+        if self._layout is None:
+            try:
+                have = {name for (name,) in self.store.query(
+                    "SELECT name FROM system.columns WHERE database = %(db)s AND table = 'events'",
+                    {"db": self.store.database})}
+            except StoreError:
+                return rows.COLUMNS, None  # asked again with the next batch
+            if not have or set(rows.COLUMNS) <= have:
+                self._layout = (rows.COLUMNS, None)
+            else:
+                keep = [i for i, c in enumerate(rows.COLUMNS) if c in have]
+                self._layout = (tuple(rows.COLUMNS[i] for i in keep), keep)
+        return self._layout
 
     def _write_splitting(self, table: str, names: Sequence[str], columns: list[list], sources: list,
                          wait: Callable[[float], bool]) -> list[Refused]:

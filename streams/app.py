@@ -29,6 +29,7 @@ from faust.app.base import BootStrategy
 from events import policy as policy_mod
 from events.calendar import Calendar
 from events.orgtree import OrgTree
+from events.resources import Directory
 from events.state import Context
 from gridflow.settings import Settings
 from streams import metrics
@@ -36,6 +37,7 @@ from streams.errors import EXIT_BUG, EXIT_LOG_WRITE_FAILED, CircuitOpen, LogWrit
 from streams.orgsource import load_org_records, load_org_tree
 from streams.partition import WALL, Rules
 from streams.processor import Names, Processor, Tuning
+from streams.resourcesource import ResourceFollower
 from streams.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
@@ -130,11 +132,13 @@ def build(settings: Settings, options: WorkerOptions | None = None, *, tree: Org
         metrics.ORG_UNITS.set(len(tree))
     policy = policy_mod.load(settings.policy_path or None)
     ctx = Context(policy, tree, Calendar(on_fallback=_calendar_fallback), producer="gridflow-streams",
-                  future_tolerance_ms=policy.future_tolerance.for_clock(settings.clock))
+                  future_tolerance_ms=policy.future_tolerance.for_clock(settings.clock),
+                  resources=Directory())  # filled from the resources topics at start (ResourceFollower)
     t = settings.topics
     rules = Rules(ctx, log_topic=t.events, partitions=settings.partitions, clock=settings.clock,
                   grace_ms=int(options.grace_seconds * 1000) if settings.clock == WALL else 0)
-    names = Names(intake=t.intake, events=t.events, deadletter=t.deadletter, state=t.state, group=app_id(settings))
+    names = Names(intake=t.intake, events=t.events, deadletter=t.deadletter, state=t.state, group=app_id(settings),
+                  resources=t.resources, holds=t.holds)
     tuning = Tuning(batch_size=options.batch_size, commit_interval=options.commit_interval,
                     scan_interval=settings.scan_interval_seconds, kafka_timeout=options.kafka_timeout,
                     faults=options.faults)
@@ -173,9 +177,14 @@ def _register(worker: Worker) -> None:
             await producer.start()
             await consumer.start()
             org = await _org_follower(parts) if parts.org_start is not None else None
+            # The resources list: read from offset zero and followed; every recovery awaits it.
+            follower = ResourceFollower(parts.settings.kafka_bootstrap, parts.names.resources, parts.names.holds,
+                                        parts.rules.ctx.resources, client_id=f"{parts.settings.worker_id}-resources")
+            await follower.start()
             worker.processor = Processor(parts.rules, parts.names, consumer, producer,
                                          bootstrap=parts.settings.kafka_bootstrap,
                                          worker_id=parts.settings.worker_id, tuning=parts.tuning, org=org)
+            worker.processor.resources = follower
             if parts.options.stall_seconds > 0:
                 worker.watchdog = Watchdog(worker.processor, parts.options.stall_seconds, exit=worker.exit)
             worker.processor.subscribe()
@@ -209,6 +218,8 @@ def _register(worker: Worker) -> None:
             await proc.producer.stop()
             if proc.org is not None:
                 await proc.org.consumer.stop()
+            if proc.resources is not None:
+                await proc.resources.stop()
 
     app.service(ProcessorService)
 

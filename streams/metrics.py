@@ -36,6 +36,7 @@ BATCH_SECONDS = Histogram("gridflow_worker_batch_seconds", "One batch: decided, 
 WRITE_RETRIES = Counter("gridflow_worker_write_retries_total", "Batches written again after a Kafka error")
 COMMIT_FAILURES = Counter("gridflow_worker_commit_failures_total", "Offset commits that failed")
 PARTITIONS = Gauge("gridflow_worker_partitions", "Intake partitions this worker owns with their states loaded")
+RESOURCES = Gauge("gridflow_worker_resources", "Resources on the resources list this worker follows (withdrawn included)")
 RECOVERY_SECONDS = Histogram("gridflow_worker_recovery_seconds", "Reading a partition set's states back",
                              buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
 REPAIRS = Counter("gridflow_worker_repairs_total", "Stalls the watchdog repaired without a restart", ["kind"])

@@ -13,8 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from events import codec
-from events.state import Context, MatterState, decide
-from events.types import DeadlineReached, Event
+from events.resources import decide_resource
+from events.state import CLAIMED, Context, MatterState, decide
+from events.types import RESOURCE_TYPES, DeadlineReached, Event
 from streams import metrics, states
 from streams.deadlines import Timers
 from streams.errors import OrgBehind
@@ -22,6 +23,7 @@ from streams.intake import Bad, classify, redriven_code
 from streams.pending import Pending
 
 STAGE = "matters"
+RESOURCES_STAGE = "resources"  # refused resource events (events.resources.RESOURCE_REJECTIONS)
 WALL, EVENT = "wall", "event"
 NAMES_UNIT = {"reported": "place", "resolved": "unit"}  # event type -> its field the tree must know
 
@@ -38,6 +40,19 @@ class Rules:
     scan_limit: int = 10_000  # timers fired per partition per batch; the rest wait for the next
 
 
+def hold_key(resource_id: str, matter_id: str) -> bytes:
+    """The holds topic's key of one claimed order: ``<resource>\x00<matter>``."""
+    return f"{resource_id}\x00{matter_id}".encode("utf-8")
+
+
+AWARD_PREFIX = b"\x01award\x00"  # no identifier starts with \x01: never a resource's hold
+
+
+def award_key(event_id: str) -> bytes:
+    """The holds topic's key of one points_awarded: ``\x01award\x00<event id>`` (each award once)."""
+    return AWARD_PREFIX + event_id.encode("utf-8")
+
+
 class Partition:
     def __init__(self, number: int, rules: Rules, saved: dict[bytes, bytes] | None = None) -> None:
         self.number, self.rules = number, rules
@@ -49,6 +64,7 @@ class Partition:
         self.changelog_next = -1  # offset after our last state record; -1: not known
         self._touched: dict[str, MatterState] = {}
         self._clock_moved = False
+        self.hold_writes: list[tuple[bytes, bytes | None]] = []  # for the holds topic, with the batch's outputs
         self.org_gate = False  # raise OrgBehind for an unknown unit instead of deciding (streams/orgfollow.py)
         for key, raw in (saved or {}).items():
             self.restore(key, raw)
@@ -104,7 +120,26 @@ class Partition:
         if got.TYPE == "watermark":
             self.advance(got.occurred_at, out)
             return
+        if got.TYPE in RESOURCE_TYPES:
+            self._decide_resource(got, record, out)
+            return
         self._decide(got, record, out)
+
+    def _decide_resource(self, event: Event, record, out: Pending) -> None:
+        """A resource event: judged against the directory (this partition is its one writer),
+        then kept in the directory at once and written to the resources log with the batch."""
+        directory = self.rules.ctx.resources
+        decision = decide_resource(directory.get(event.matter_id), event, self.rules.ctx)
+        if decision.duplicate:
+            out.count(metrics.DUPLICATES, RESOURCES_STAGE)
+            return
+        if decision.rejected is not None:
+            code = decision.rejected.code
+            out.count(metrics.DEADLETTERS, RESOURCES_STAGE, code)
+            out.deadletter(record, Bad(RESOURCES_STAGE, code, decision.rejected.message, event.event_id, event.TYPE))
+            return
+        directory.put(decision.resource)
+        out.resources.append((self.number, event.matter_id.encode("utf-8"), codec.encode(event)))
 
     def advance(self, watermark: int, out: Pending) -> None:
         """A watermark: event time passed it on this partition; in event mode fire what is due."""
@@ -166,6 +201,25 @@ class Partition:
     def _put(self, matter_id: str, old: MatterState | None, new: MatterState) -> None:
         self._touched[matter_id] = new
         self._track(matter_id, old, new)
+        if new.resource is not None or (old is not None and old.resource is not None):
+            self._holds(matter_id, old, new)
+
+    def _holds(self, matter_id: str, old: MatterState | None, new: MatterState) -> None:
+        """A resource holds an order from its claim until it is resolved, cancelled, escalated or
+        dispatched elsewhere: the load matching reads, kept on the holds topic for every worker."""
+        was = old.resource if old is not None and old.status == CLAIMED else None
+        now = new.resource if new.status == CLAIMED else None
+        if was == now:
+            return
+        directory = self.rules.ctx.resources
+        if was is not None:
+            self.hold_writes.append((hold_key(was, matter_id), None))
+            if directory is not None:
+                directory.release(was, matter_id)
+        if now is not None:
+            self.hold_writes.append((hold_key(now, matter_id), codec.pack([now, matter_id, new.last_at])))
+            if directory is not None:
+                directory.hold(now, matter_id)
 
     def _track(self, matter_id: str, old: MatterState | None, new: MatterState | None) -> None:
         timer = new.next_timer() if new is not None else None
@@ -192,6 +246,21 @@ class Partition:
                 out.count(metrics.ESCALATIONS, event.from_level, event.reason)
             elif kind == "resolved":
                 out.count(metrics.RESOLVED, event.level)
+            elif kind == "points_awarded":
+                self._award(event)
+
+    def _award(self, event: Event) -> None:
+        """Points for a resource, counted at once here and, through the holds topic, by every
+        worker (the resource's owner decides redemptions against them)."""
+        directory = self.rules.ctx.resources
+        if directory is not None:
+            directory.award(event.resource, event.event_id, event.points)
+        self.hold_writes.append((award_key(event.event_id), codec.pack([event.resource, event.points])))
+
+    def take_holds(self) -> list[tuple[bytes, bytes | None]]:
+        """The holds records of the claims and releases since the last call."""
+        writes, self.hold_writes = self.hold_writes, []
+        return writes
 
     def take_writes(self) -> list[tuple[bytes, bytes]]:
         """The state records of everything changed since the last call: (key, value)."""

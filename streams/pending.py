@@ -23,6 +23,7 @@ EXCERPT = 1024  # bytes of an oversized record kept in its dead letter
 class Pending:
     log: list[tuple[int, bytes, bytes]] = field(default_factory=list)  # (partition, key, value)
     dead: list[tuple[int, bytes, bytes]] = field(default_factory=list)
+    resources: list[tuple[int, bytes, bytes]] = field(default_factory=list)  # accepted resource events
     offsets: dict = field(default_factory=dict)  # TopicPartition -> next offset to read
     counts: Counter = field(default_factory=Counter)  # (metric, label values) -> increment
     latencies: list[float] = field(default_factory=list)  # event time to handled, seconds

@@ -67,6 +67,8 @@ class Names:
     deadletter: str
     state: str
     group: str
+    resources: str = ""  # the resources log
+    holds: str = ""  # resources' claimed orders
 
 
 class Processor:
@@ -88,6 +90,7 @@ class Processor:
         self.breaker = Breaker(tuning.breaker_window, tuning.breaker_share, tuning.breaker_min)
         self.writer = BatchWriter(producer, names, tuning.kafka_timeout)
         self.stopping = False
+        self.resources = None  # the ResourceFollower (streams/resourcesource.py), when the app has one
         self._next_scan = 0.0
         self._next_gauges = 0.0
         self._faulted = False
@@ -290,7 +293,11 @@ class Processor:
     async def _recover(self, numbers: list[int]) -> None:
         started = time.monotonic()
         client_id = f"{self.worker_id}-recovery"
-        saved = await read_states(self.bootstrap, self.names.state, numbers, client_id=client_id)
+        reading = read_states(self.bootstrap, self.names.state, numbers, client_id=client_id)
+        if self.resources is not None:  # meanwhile: what the previous owners wrote to the resources list
+            saved, _ = await asyncio.gather(reading, self.resources.loaded())
+        else:
+            saved = await reading
         empty = [n for n in numbers if saved[n].end == 0]
         legacy = await read_legacy(self.bootstrap, self.names.group, empty, self.rules.partitions,
                                    client_id=client_id) if empty else {}

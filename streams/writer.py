@@ -26,12 +26,17 @@ class BatchWriter:
 
     async def write(self, out: Pending, partitions: Iterable[Partition]) -> None:
         """Outputs first, then states; each awaited once. Metrics count what Kafka acknowledged."""
-        names = self.names
+        names, partitions = self.names, list(partitions)
         outputs: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
         for p, k, v in out.log:
             outputs.setdefault((names.events, p), []).append((k, v))
         for p, k, v in out.dead:
             outputs.setdefault((names.deadletter, p), []).append((k, v))
+        for p, k, v in out.resources:
+            outputs.setdefault((names.resources, p), []).append((k, v))
+        holds = [w for part in partitions for w in part.take_holds()]
+        if holds:
+            outputs[(names.holds, 0)] = holds
         if outputs:
             await self._send(outputs, "the batch's events and dead letters")
         states: dict[tuple[str, int], list[tuple[bytes, bytes]]] = {}
@@ -85,7 +90,7 @@ class BatchWriter:
                 out.append((count, await producer.send_batch(batch, topic, partition=partition)))
                 batch, count = producer.create_batch(), 0
                 if batch.append(key=key, value=value, timestamp=None) is None:
-                    raise LogWriteError(f"a record of {len(value)} bytes on {topic}",
+                    raise LogWriteError(f"a record of {len(value or b'')} bytes on {topic}",
                                         ValueError("larger than the producer's batch size"))
             count += 1
         if count:

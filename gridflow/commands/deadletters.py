@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gridflow.output import add_format_arguments, check_format_arguments, terminal_width
 
-STAGES = ("intake", "matters", "projector")
+STAGES = ("intake", "matters", "resources", "projector")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -103,12 +103,42 @@ class EventFactory:
         return self._make(MatterAccepted, matter_id, at, event_id, unit=unit, handler=handler)
 
     def dispatched(self, matter_id: str, *, unit: str | None = None, handler: str | None = None,
-                   at: When = None, event_id: str | None = None) -> MatterDispatched:
-        return self._make(MatterDispatched, matter_id, at, event_id, unit=unit, handler=handler)
+                   resource: str | None = None, at: When = None, event_id: str | None = None) -> MatterDispatched:
+        return self._make(MatterDispatched, matter_id, at, event_id, unit=unit, handler=handler, resource=resource)
 
-    def claimed(self, matter_id: str, *, handler: str, unit: str | None = None, at: When = None,
-                event_id: str | None = None) -> MatterClaimed:
-        return self._make(MatterClaimed, matter_id, at, event_id, handler=handler, unit=unit)
+    def claimed(self, matter_id: str, *, handler: str, unit: str | None = None, resource: str | None = None,
+                at: When = None, event_id: str | None = None) -> MatterClaimed:
+        return self._make(MatterClaimed, matter_id, at, event_id, handler=handler, unit=unit, resource=resource)
+
+    def summoned(self, matter_id: str, *, unit: str, handler: str, at: When = None,
+                 event_id: str | None = None) -> Event:
+        """社区吹哨: ``unit`` is called in on the matter and must report in by its deadline."""
+        from events.types import UnitSummoned
+
+        return self._make(UnitSummoned, matter_id, at, event_id, unit=unit, handler=handler)
+
+    def reported_in(self, matter_id: str, *, unit: str, handler: str, at: When = None,
+                    event_id: str | None = None) -> Event:
+        """部门报到: a summoned unit reports for duty on the matter."""
+        from events.types import UnitReportedIn
+
+        return self._make(UnitReportedIn, matter_id, at, event_id, unit=unit, handler=handler)
+
+    def points_redeemed(self, resource_id: str, *, points: int, note: str | None = None, at: When = None,
+                        event_id: str | None = None) -> Event:
+        """积分兑换: a member or unit spends points; keyed by its resource id."""
+        from events.types import PointsRedeemed
+
+        return self._make(PointsRedeemed, resource_id, at, event_id, points=points, note=note)
+
+    def resource_registered(self, resource_id: str, *, kind: str, categories: list[str], covers: list[str],
+                            capacity: int, availability: list[str] | None = None, unit: str | None = None,
+                            at: When = None, event_id: str | None = None) -> Event:
+        """A resource joins the resources list; ``resource_id`` is its key (events.md, "The resources list")."""
+        from events.types import ResourceRegistered
+
+        return self._make(ResourceRegistered, resource_id, at, event_id, kind=kind, categories=list(categories),
+                          covers=list(covers), capacity=capacity, availability=availability, unit=unit)
 
     def suspended(self, matter_id: str, *, reason: str, at: When = None,
                   event_id: str | None = None) -> MatterSuspended:

@@ -162,11 +162,27 @@ class Publisher:
     def accept(self, matter_id: str, *, unit: str, handler: str, **kw: Any) -> Event:
         return self.publish(self.events.accepted(matter_id, unit=unit, handler=handler, **kw))
 
-    def dispatch(self, matter_id: str, *, unit: str | None = None, handler: str | None = None, **kw: Any) -> Event:
-        return self.publish(self.events.dispatched(matter_id, unit=unit, handler=handler, **kw))
+    def dispatch(self, matter_id: str, *, unit: str | None = None, handler: str | None = None,
+                 resource: str | None = None, **kw: Any) -> Event:
+        return self.publish(self.events.dispatched(matter_id, unit=unit, handler=handler, resource=resource, **kw))
 
-    def claim(self, matter_id: str, *, handler: str, unit: str | None = None, **kw: Any) -> Event:
-        return self.publish(self.events.claimed(matter_id, handler=handler, unit=unit, **kw))
+    def claim(self, matter_id: str, *, handler: str, unit: str | None = None, resource: str | None = None,
+              **kw: Any) -> Event:
+        return self.publish(self.events.claimed(matter_id, handler=handler, unit=unit, resource=resource, **kw))
+
+    def summon(self, matter_id: str, *, unit: str, handler: str, **kw: Any) -> Event:
+        return self.publish(self.events.summoned(matter_id, unit=unit, handler=handler, **kw))
+
+    def report_in(self, matter_id: str, *, unit: str, handler: str, **kw: Any) -> Event:
+        return self.publish(self.events.reported_in(matter_id, unit=unit, handler=handler, **kw))
+
+    def redeem_points(self, resource_id: str, *, points: int, **kw: Any) -> Event:
+        return self.publish(self.events.points_redeemed(resource_id, points=points, **kw))
+
+    def register_resource(self, resource_id: str, **kw: Any) -> Event:
+        """``resource_registered``: ``kind``, ``categories``, ``covers``, ``capacity``; optional
+        ``availability``, ``unit``."""
+        return self.publish(self.events.resource_registered(resource_id, **kw))
 
     def suspend(self, matter_id: str, *, reason: str, **kw: Any) -> Event:
         return self.publish(self.events.suspended(matter_id, reason=reason, **kw))

@@ -53,8 +53,10 @@ def staff(prefix: str, unit_id: str) -> str:
 
 
 class Planner:
-    def __init__(self, tree: OrgTree, policy: Policy, calendar: Calendar, model: Model, rng: random.Random):
+    def __init__(self, tree: OrgTree, policy: Policy, calendar: Calendar, model: Model, rng: random.Random,
+                 coverage=None):
         self.tree, self.policy, self.cal, self.model, self.rng = tree, policy, calendar, model, rng
+        self.coverage = coverage  # gridflow.simulate.resources.Coverage, when the city keeps a resources list
         self.last_in_grid: dict[str, str] = {}  # grid -> latest matter reported there (for duplicates)
         self._slas: dict = {}
 
@@ -100,6 +102,8 @@ class Planner:
         out: list[Action] = [(r.at, "reported", dict(
             matter_id=m, category=r.category, kind=r.kind, priority=r.priority, channel=r.channel,
             place=r.place, reporter=r.reporter, text=r.text))]
+        if self.coverage is not None and self.coverage.matched(r.category):  # candidates or a gap at routing
+            truth.match = "matched" if self.coverage.serving(r.category, r.place) else "gap"
         grid = self.tree.ancestor_at(r.place, Level.GRID).unit_id
         duplicate_of = self.last_in_grid.get(grid)
         self.last_in_grid[grid] = m
@@ -115,7 +119,9 @@ class Planner:
             truth.status, truth.cancelled_reason = "cancelled", reason
             return out, truth
 
+        award = None  # 积分: (resource, on_time) when the order was claimed in the cycle that resolved it
         while True:  # one pass per arrival at a level
+            self._claimed_by = None
             level = unit.level
             parent = self.tree.parent(unit.unit_id)
             accept_by, resolve_by = self.deadlines(level, r, arrive)
@@ -155,9 +161,11 @@ class Planner:
                     continue
                 t = self.later(max(t, resolve_by), HOUR, 2 * DAY_MS)  # the city finishes late
             self.resolve(out, truth, unit, t)
+            if self._claimed_by is not None:
+                award = (self._claimed_by, t <= resolve_by)
             break
 
-        self.after(out, truth, r, unit, t, cycle)
+        self.after(out, truth, r, unit, t, cycle, award)
         return out, truth
 
     def work(self, out: list[Action], truth: MatterTruth, r: Report, unit: OrgUnit, t: int, resolve_by: int,
@@ -166,7 +174,11 @@ class Planner:
         rng, model = self.rng, self.model
         provider = PROVIDERS.get(r.category)
         p_dispatch = model.dispatch_request if r.kind == "request" else model.dispatch_incident
-        if rng.random() < p_dispatch:
+        nearest = self.coverage.exact(r.category, r.place) if self.coverage is not None and r.kind == "request" \
+            else []
+        if nearest and rng.random() < p_dispatch:
+            t = self.order(out, truth, r, nearest[0], t, resolve_by, urgent)
+        elif not nearest and rng.random() < p_dispatch:
             if provider:
                 district = self.tree.ancestor_at(unit.unit_id, Level.DISTRICT).unit_id.removeprefix("u-")
                 cb_unit = f"cb-{rng.choice(provider)}-{district}"
@@ -180,6 +192,9 @@ class Planner:
             if rng.random() < model.claim_after_dispatch:
                 t = self.act(t, resolve_by, urgent=urgent, a=1.0, b=6.0)
                 out.append((t, "claimed", dict(handler=handler, unit=cb_unit)))
+        if self.coverage is not None and r.kind == "incident" and unit.level <= Level.COMMUNITY \
+                and rng.random() < 0.4:
+            t = self.summon(out, truth, r, unit, t, resolve_by, urgent)
         if not urgent and rng.random() < model.suspend.get(r.category, 0.0):
             paused = self.act(t, resolve_by, urgent=False, a=1.0, b=5.0)
             resumed = self.later(paused, 4 * HOUR, 3 * DAY_MS)
@@ -192,18 +207,63 @@ class Planner:
             t = resumed
         return t, resolve_by
 
-    def after(self, out: list[Action], truth: MatterTruth, r: Report, unit: OrgUnit, t: int, cycle: int) -> None:
-        """Verification (maybe one rework), the resident's feedback (maybe one reopening)."""
+    def order(self, out: list[Action], truth: MatterTruth, r: Report, resource, t: int, resolve_by: int,
+              urgent: bool) -> int:
+        """社区派单、党员接单: dispatched to the nearest resource serving the category, which claims
+        it comfortably before its claim deadline (and the resolve deadline)."""
+        handler = f"h-{'pm' if resource.kind == 'member' else 'cb'}-{zlib.crc32(resource.resource_id.encode()) % 100_000:05d}"
+        dispatched = self.act(t, resolve_by, urgent=urgent, a=1.0, b=6.0)
+        out.append((dispatched, "dispatched", dict(resource=resource.resource_id, unit=resource.unit)))
+        span = self.policy.matching.claim_span(r.category)
+        claim_by = self.cal.advance(dispatched, span.amount_ms, span.basis)
+        claimed = self.act(dispatched, min(claim_by, resolve_by), urgent=True, a=1.0, b=6.0)
+        out.append((claimed, "claimed", dict(handler=handler, unit=resource.unit, resource=resource.resource_id)))
+        truth.orders.append(dict(resource=resource.resource_id, dispatched_at=dispatched, claimed_at=claimed))
+        self._claimed_by = resource.resource_id
+        return claimed
+
+    def summon(self, out: list[Action], truth: MatterTruth, r: Report, unit: OrgUnit, t: int, resolve_by: int,
+               urgent: bool) -> int:
+        """社区吹哨、部门报到: a department is called in; it reports in before its deadline, or misses it
+        while the matter is still open (the work then goes on past the deadline, so the pipeline
+        sees the deadline pass)."""
+        rng = self.rng
+        district = self.tree.ancestor_at(unit.unit_id, Level.DISTRICT).unit_id.removeprefix("u-")
+        dept = f"dept-{rng.choice(('urban', 'police', 'market', 'housing'))}-{district}"
+        span = self.policy.whistle.span(r.category)
+        summoned = self.act(t, resolve_by, urgent=True, a=1.0, b=8.0)
+        due = self.cal.advance(summoned, span.amount_ms, span.basis)
+        out.append((summoned, "summoned", dict(unit=dept, handler=staff(ROLES[unit.level], unit.unit_id))))
+        margin = self.model.margin_ms
+        if rng.random() < 0.75 or due + 2 * margin >= resolve_by:
+            arrived = self.act(summoned, min(due, resolve_by), urgent=True, a=1.0, b=3.0)
+            out.append((arrived, "reported_in", dict(unit=dept, handler=f"h-{dept}")))
+            truth.summons.append(dict(unit=dept, summoned_at=summoned, due_at=due, reported_at=arrived, missed=False))
+            return arrived
+        truth.summons.append(dict(unit=dept, summoned_at=summoned, due_at=due, reported_at=None, missed=True))
+        return due + margin  # the matter stays open past the missed deadline
+
+    def after(self, out: list[Action], truth: MatterTruth, r: Report, unit: OrgUnit, t: int, cycle: int,
+              award: tuple[str, bool] | None = None) -> None:
+        """Verification (maybe one rework), the resident's feedback (maybe one reopening). 积分:
+        the resource that claimed the order in the cycle verified earns its points; a rework or a
+        reopening is a new cycle nobody claimed."""
         rng, model = self.rng, self.model
         verifier = staff("verify", (self.tree.parent(unit.unit_id) or unit).unit_id)
         t = self.later(t, 30 * MIN, 30 * HOUR)
         if rng.random() < model.behaviour[unit.level].fail_verification:
             out.append((t, "verification_failed", dict(verifier=verifier, reason=rng.choice(texts.FAIL))))
             truth.reworks += 1
+            award = None
             t, cycle = self.again(out, truth, r, unit, t, cycle)
             t = self.later(t, 30 * MIN, 30 * HOUR)
         out.append((t, "verified", dict(verifier=verifier)))
         truth.status, truth.closed_at = "closed", t
+        points = self.policy.points
+        if award is not None:
+            resource, on_time = award
+            truth.points.append(dict(resource=resource, reason="service", points=points.for_service(r.category)
+                                     + (points.on_time if on_time else 0)))
         for round_ in (1, 2):
             if rng.random() >= model.feedback:
                 return
@@ -219,6 +279,8 @@ class Planner:
             feedback = dict(contacted=contacted, solved=solved, satisfaction=satisfaction)
             out.append((t, "feedback", feedback))
             truth.feedback = feedback
+            if award is not None and round_ == 1 and satisfaction == "satisfied" and points.satisfied:
+                truth.points.append(dict(resource=award[0], reason="satisfied", points=points.satisfied))
             if round_ == 2 or solved or satisfaction != "unsatisfied" or rng.random() >= model.reopen_unsatisfied:
                 return
             t = self.later(t, HOUR, DAY_MS)

@@ -25,6 +25,7 @@ from gridflow.simulate import model as m
 from gridflow.simulate import texts
 from gridflow.simulate.lifecycle import HOUR, Planner, Report
 from gridflow.simulate.model import Model
+from gridflow.simulate.resources import CAPACITY, Coverage, resources_for
 from gridflow.simulate.truth import GroundTruth
 
 PRODUCER = "gridflow-simulator"
@@ -57,7 +58,7 @@ class Plan:
                  seed: int = 1, matters_per_day: int | None = None, start: date | datetime | None = None,
                  model: Model | None = None, watermark_every: timedelta = timedelta(minutes=15),
                  drain_watermark_every: timedelta = timedelta(hours=1), run_id: str | None = None,
-                 producer: str = PRODUCER) -> None:
+                 producer: str = PRODUCER, resources: bool = False) -> None:
         self.tree, self.policy, self.calendar = tree, policy, calendar or Calendar()
         self.days, self.seed, self.model = days, seed, model or Model()
         start = start or DEFAULT_START
@@ -76,10 +77,14 @@ class Plan:
         # Same parameters, same ids (a re-run is a no-op for the pipeline); other parameters,
         # other matter ids, so two different runs never collide on one topic.
         params = (seed, len(tree), days, self.matters_per_day, self.start_ms, self.interval_ms,
-                  self.drain_interval_ms, policy.version, repr(self.model))
+                  self.drain_interval_ms, policy.version, repr(self.model)) + (("resources",) if resources else ())
+        # The resources list (三张清单): registered a day before the first matter, published first.
+        self.resources = resources_for(tree) if resources else []
         self.run_id = run_id or f"s{seed}-{zlib.crc32(repr(params).encode()) & 0xFFFF:04x}"
         self.clock_id = f"clock-{self.run_id}"
-        self.truth = GroundTruth(self.run_id, seed, self.start_ms, days)
+        self.truth = GroundTruth(self.run_id, seed, self.start_ms, days,
+                                 resources=[dict(id=r.resource_id, kind=r.kind, categories=list(r.categories),
+                                                 covers=list(r.covers)) for r in self.resources])
         self.factory = EventFactory(producer, clock_id=self.clock_id)
         self.now = self.start_ms  # simulated time of the newest event yielded
         self._consumed = False
@@ -100,7 +105,13 @@ class Plan:
 
     def _stream(self) -> Iterator[Event]:
         rng = random.Random(self.seed)
-        planner = Planner(self.tree, self.policy, self.calendar, self.model, rng)
+        coverage = Coverage(self.tree, self.policy, self.resources) if self.resources else None
+        planner = Planner(self.tree, self.policy, self.calendar, self.model, rng, coverage)
+        for r in self.resources:
+            yield self.factory.resource_registered(
+                r.resource_id, kind=r.kind, categories=list(r.categories), covers=list(r.covers), capacity=CAPACITY,
+                unit=r.unit, at=self.start_ms - DAY_MS,
+                event_id=str(uuid.uuid5(NAMESPACE, f"{self.run_id}|{r.resource_id}|registered")))
         heap: list[tuple[int, int, str, str, dict]] = []  # (at, seq, matter, method, kwargs)
         seq = 0
         next_wm = self.start_ms + self.interval_ms

@@ -43,6 +43,10 @@ class MatterTruth:
     reopened: int = 0
     suspended: int = 0
     feedback: dict | None = None  # the last one: {contacted, solved, satisfaction}
+    match: str | None = None  # the resources list: matched | gap on arrival (None: not a matched category)
+    orders: list[dict] = field(default_factory=list)  # {resource, dispatched_at, claimed_at} per dispatch to one
+    summons: list[dict] = field(default_factory=list)  # {unit, summoned_at, due_at, reported_at, missed}
+    points: list[dict] = field(default_factory=list)  # {resource, reason: service|satisfied, points}
 
     @property
     def escalated(self) -> bool:
@@ -62,6 +66,7 @@ class GroundTruth:
     events: int = 0  # matter events in the stream (watermarks not counted)
     watermarks: int = 0
     last_event_at: int = 0
+    resources: list[dict] = field(default_factory=list)  # the simulated resources list: {id, kind, categories, covers}
 
     def __iter__(self) -> Iterator[MatterTruth]:
         return iter(self.matters.values())
@@ -90,13 +95,40 @@ class GroundTruth:
             "reworks": sum(m.reworks for m in self), "reopened": sum(m.reopened > 0 for m in self),
             "suspended": sum(m.suspended > 0 for m in self),
             "feedback": dict(Counter(m.feedback["satisfaction"] for m in self if m.feedback)),
+            "lists": self.lists(),
+        }
+
+    def lists(self) -> dict:
+        """The three lists' figures (projections/lists.py) as the simulator knows them."""
+        needs = Counter(m.category for m in self if m.kind == "request")
+        resources = Counter(c for r in self.resources for c in r["categories"])
+        waits = sorted((m.orders[0]["claimed_at"] - m.orders[0]["dispatched_at"]) / 1000 for m in self if m.orders)
+        n = len(waits)
+        orders = Counter(r for m in self for r in {o["resource"] for o in m.orders})
+        points: Counter = Counter()
+        for m in self:
+            for award in m.points:
+                points[award["resource"]] += award["points"]
+        return {
+            "supply": {c: {"needs": needs.get(c, 0), "resources": resources.get(c, 0)}
+                       for c in sorted(set(needs) | set(resources))},
+            "matched": sum(m.match == "matched" for m in self), "gap": sum(m.match == "gap" for m in self),
+            "claimed": n,
+            "claim_seconds": {name: waits[min(int(q * n), n - 1)] for name, q in (("p50", 0.5), ("p80", 0.8))}
+            if n else None,
+            "orders": dict(orders),
+            "summoned": sum(len(m.summons) for m in self),
+            "report_ins_missed": sum(s["missed"] for m in self for s in m.summons),
+            "report_ins_on_time": sum(not s["missed"] for m in self for s in m.summons),
+            "points": dict(points),
         }
 
     def write(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         head = {"run_id": self.run_id, "seed": self.seed, "start": self.start, "days": self.days,
-                "events": self.events, "watermarks": self.watermarks, "last_event_at": self.last_event_at}
+                "events": self.events, "watermarks": self.watermarks, "last_event_at": self.last_event_at,
+                "resources": self.resources}
         with path.open("w", encoding="utf-8") as fh:
             fh.write(json.dumps({"run": head}) + "\n")
             for matter in self:

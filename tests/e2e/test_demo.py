@@ -63,6 +63,12 @@ def test_demo_statistics_agree_with_the_simulators_ground_truth(settings, kafka_
     assert summary["matters"] > 50 and summary["escalated_matters"] > 0
     assert sum(1 for n in summary["resolved_by_level"].values() if n) >= 3
     assert result.report.total.resolved == summary["resolved"]
+    # the three lists: needs matched and gaps, orders dispatched to resources and claimed in time
+    assert {"needs with candidates", "needs with no resource", "time to claim p50 (s)"} <= {n for n, _, _ in rows}
+    assert result.lists.matched > 0 and result.lists.gap > 0 and result.lists.claimed > 0
+    assert {"units summoned", "report-in deadlines missed", "points awarded"} <= {n for n, _, _ in rows}
+    assert result.lists.points and result.lists.report_ins
+    assert "三张清单" in render(result)
 
     # the operator's view agrees with the analyst's: the worker's counters, scraped before it
     # stopped, count the same escalations by level as the simulator, and nothing is left open

@@ -82,7 +82,7 @@ def test_the_migration_to_yearly_partitions_copies_an_existing_database_and_keep
     produce(st.settings, LOG.records)
     project_until_idle(st.settings, st)
 
-    assert [m.name for m in migrate(st, log=lambda _: None)] == ["events_by_year", "matter_rows"]
+    assert [m.name for m in migrate(st, log=lambda _: None)] == ["events_by_year", "matter_rows", "resources"]
     assert partition_key(st) == "toYear(occurred)"
     names = {n for (n,) in st.query("SELECT name FROM system.tables WHERE database = %(db)s", {"db": st.database})}
     assert "events_by_month" not in names and "events_by_year" not in names and "matter_changes_mv" in names

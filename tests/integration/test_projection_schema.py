@@ -13,7 +13,8 @@ pytestmark = pytest.mark.integration
 TABLES = {"events": "ReplacingMergeTree", "org_units": "ReplacingMergeTree", "matter_rows": "ReplacingMergeTree",
           "matter_changes": "MergeTree", "matter_changes_mv": "MaterializedView", "schema_migrations": "MergeTree",
           "schema_views": "MergeTree", "event_log": "View", "org": "View", "matter_facts": "View", "matters": "View",
-          "unit_monthly": "View", "escalations_by_unit": "View"}
+          "unit_monthly": "View", "escalations_by_unit": "View",
+          "resource_events": "ReplacingMergeTree", "resource_list": "View"}
 
 
 def test_migrations_create_every_table_and_view(store):

@@ -90,7 +90,7 @@ def test_rebuild_from_offset_zero_equals_live(store):
     live = all_reports(store)
     result = rebuild(store.settings, store, log=lambda _: None)
     assert result.totals.written == len(LOG.events) and result.totals.deadletters == LOG.bad
-    assert set(result.tables) == {"events", "matter_rows", "matter_changes", "org_units"}
+    assert set(result.tables) == {"events", "matter_rows", "matter_changes", "org_units", "resource_events"}
     assert all_reports(store) == live
     # the rebuilt tables take live writes through the re-created materialized view
     produce(store.settings, generate(seed=8, matters=5, bad=False, first=1000).records)

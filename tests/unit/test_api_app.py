@@ -113,7 +113,7 @@ def test_an_event_for_a_matter_is_checked_as_the_sdk_checks_it():
         api.model.publishing(MatterView("m-1", category="sanitation", place="u-k1", requested_at=1))
         bad = await client.post("/matters/m-1/events", json={"type": "dispatched", "data": {}}, headers=WRITE)
         assert bad.status == 400
-        assert (await bad.json())[0]["description"] == "data.unit: expected a unit or a handler to dispatch to, got None"
+        assert (await bad.json())[0]["description"] == "data.unit: expected a unit, a handler or a resource to dispatch to, got None"
         derived = await client.post("/matters/m-1/events", json={"type": "escalated", "data": {}}, headers=WRITE)
         assert (await derived.json())[0]["description"].startswith("type: expected an upstream event type")
         headers = {**WRITE, "Idempotency-Key": "acc-1"}

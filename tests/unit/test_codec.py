@@ -72,7 +72,7 @@ def test_cross_field_rules_name_the_missing_field():
     with pytest.raises(ValidationError, match="data.duplicate_of"):
         codec.decode(codec.encode(cancelled))
     empty_dispatch = REGISTRY["dispatched"](event_id="e", matter_id="m", occurred_at=AT, producer="p")
-    with pytest.raises(ValidationError, match="data.unit: expected a unit or a handler"):
+    with pytest.raises(ValidationError, match="data.unit: expected a unit, a handler or a resource"):
         codec.decode(codec.encode(empty_dispatch))
 
 

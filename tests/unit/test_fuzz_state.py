@@ -10,6 +10,7 @@ from events import REGISTRY, codec
 from events import policy as policy_mod
 from events.levels import Level
 from events.orgtree import OrgTree, OrgUnit
+from events.resources import RESOURCE_REJECTIONS, Directory, Resource, decide_resource
 from events.state import REJECTIONS, Context, decide
 from events.types import DeadlineReached, UPSTREAM_TYPES
 from events.validation import from_wire, to_wire
@@ -20,8 +21,15 @@ UNITS = [("c", "city", None), ("d", "district", "c"), ("s", "street", "d"), ("cm
          ("g1", "grid", "cm"), ("g2", "grid", "cm"), ("k1", "compound", "g1")]
 TREE = OrgTree(OrgUnit(u, Level.parse(lv), p, u.upper()) for u, lv, p in UNITS)
 POLICY = policy_mod.load()
-CTX = Context(POLICY, TREE)
 UNIT_IDS = [u for u, _, _ in UNITS] + ["cb-telecom-x"]
+# The resources list: one member near the compound, one unit for the community, one withdrawn.
+DIRECTORY = Directory([
+    Resource("res-a", "member", ("document_delivery", "elderly_care", "micro_wish"), ("k1",), 1, (), None, T0, T0),
+    Resource("res-b", "unit", ("utility_repair", "elderly_care"), ("cm",), 3, (), "cb-telecom-x", T0, T0),
+    Resource("res-gone", "member", ("micro_wish",), ("g1",), 1, (), None, T0, T0, T0),
+])
+CTX = Context(POLICY, TREE, resources=DIRECTORY)
+RESOURCE_IDS = ("res-a", "res-b", "res-gone", "res-never")
 PROPERTY = settings(max_examples=150, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -31,8 +39,10 @@ CHOICES = {
                                channel="app", place=d(st.sampled_from(UNIT_IDS[3:])), reporter="r-1",
                                text="a report"),
     "accepted": lambda d: dict(unit=d(st.sampled_from(UNIT_IDS)), handler="h-1"),
-    "dispatched": lambda d: dict(unit=d(st.sampled_from(UNIT_IDS)), handler=None),
-    "claimed": lambda d: dict(handler="h-2", unit=d(st.none() | st.just("cb-telecom-x"))),
+    "dispatched": lambda d: dict(unit=d(st.sampled_from(UNIT_IDS)), handler=None,
+                                 resource=d(st.none() | st.sampled_from(RESOURCE_IDS))),
+    "claimed": lambda d: dict(handler="h-2", unit=d(st.none() | st.just("cb-telecom-x")),
+                              resource=d(st.none() | st.sampled_from(RESOURCE_IDS))),
     "suspended": lambda d: dict(reason="waiting"),
     "resumed": lambda d: {},
     "resolved": lambda d: dict(unit=d(st.sampled_from(UNIT_IDS)), handler="h-2"),
@@ -44,6 +54,26 @@ CHOICES = {
     "cancelled": lambda d: dict(reason="withdrawn"),
     "escalation_requested": lambda d: dict(handler="h-1", reason=d(st.sampled_from(("needs_help",
                                                                                           "beyond_authority")))),
+    "summoned": lambda d: dict(unit=d(st.sampled_from(("cb-gas-x", "dept-urban-x"))), handler="h-1"),
+    "reported_in": lambda d: dict(unit=d(st.sampled_from(("cb-gas-x", "dept-urban-x", "cb-never"))), handler="h-3"),
+    # resource events are not about a matter: decide refuses them (not_a_matter)
+    "resource_registered": lambda d: RESOURCE_CHOICES["resource_registered"](d),
+    "resource_updated": lambda d: RESOURCE_CHOICES["resource_updated"](d),
+    "resource_withdrawn": lambda d: {},
+    "points_redeemed": lambda d: RESOURCE_CHOICES["points_redeemed"](d),
+}
+RESOURCE_CHOICES = {
+    "resource_registered": lambda d: dict(kind=d(st.sampled_from(("unit", "member", "service"))),
+                                          categories=d(st.lists(st.sampled_from(sorted(POLICY.categories) + ["nope"]),
+                                                                min_size=1, max_size=3)),
+                                          covers=d(st.lists(st.sampled_from(UNIT_IDS), min_size=1, max_size=2)),
+                                          capacity=d(st.integers(1, 3)),
+                                          availability=d(st.none() | st.just(["mon-fri 09:00-17:00"]))),
+    "resource_updated": lambda d: dict(capacity=d(st.integers(1, 3)),
+                                       covers=d(st.none() | st.lists(st.sampled_from(UNIT_IDS), min_size=1,
+                                                                     max_size=2))),
+    "resource_withdrawn": lambda d: dict(reason=d(st.none() | st.just("moved"))),
+    "points_redeemed": lambda d: dict(points=d(st.integers(1, 40)), note=None),
 }
 assert set(CHOICES) == set(UPSTREAM_TYPES) - {"watermark"}
 
@@ -107,3 +137,36 @@ def test_everything_emitted_is_a_valid_event(steps):
     for _, _, decision in run(steps):
         for event in decision.emit:
             assert from_wire(to_wire(event)) == event
+
+
+@st.composite
+def resource_sequences(draw):
+    """Resource events of one resource, in any order, with re-used ids and times going back."""
+    steps, at, ids = [], T0, []
+    for n, kind in enumerate(draw(st.lists(st.sampled_from(sorted(RESOURCE_CHOICES)), max_size=12))):
+        at += draw(st.sampled_from((-10 * MIN, 0, MIN, 3 * H)))
+        event_id = draw(st.sampled_from(ids)) if ids and draw(st.integers(0, 5)) == 0 else f"r-{n}"
+        ids.append(event_id)
+        steps.append(REGISTRY[kind](event_id=event_id, matter_id="res-1", occurred_at=at, producer="fuzz",
+                                    **RESOURCE_CHOICES[kind](draw)))
+    return steps
+
+
+@PROPERTY
+@given(resource_sequences())
+def test_a_refused_resource_event_leaves_the_resource_as_it_was_and_a_balance_is_never_negative(steps):
+    resource, directory = None, Directory()
+    directory.award("res-1", "award-1", 50)  # what its services earned; redemptions may ask more
+    ctx = Context(POLICY, TREE, resources=directory)
+    for event in steps:
+        decision = decide_resource(resource, event, ctx)
+        if decision.rejected is not None or decision.duplicate:
+            assert decision.resource is resource, (event, decision.rejected)
+            if decision.rejected is not None:
+                assert decision.rejected.code in RESOURCE_REJECTIONS
+        else:
+            assert decision.resource is not resource and decision.resource.resource_id == "res-1"
+            assert Resource.from_record(decision.resource.to_record()) == decision.resource
+            directory.put(decision.resource)
+        assert directory.balance("res-1") >= 0
+        resource = decision.resource

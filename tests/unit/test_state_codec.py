@@ -59,7 +59,21 @@ def test_a_stored_state_is_small(simulated_states):
 
 def test_the_encoding_is_a_positional_array_with_the_schema_version_first(simulated_states):
     record = codec.unpack(encode_state(simulated_states[-1]))
-    assert isinstance(record, list) and record[0] == STATE_SCHEMA == 2
+    assert isinstance(record, list) and record[0] == STATE_SCHEMA == 3
+
+
+def test_a_version_two_state_loads_without_resource_or_claim_deadline(simulated_states):
+    state = simulated_states[-1]
+    v2 = [2, *codec.unpack(encode_state(state))[1:25]]
+    loaded = decode_state(codec.pack(v2))
+    assert loaded == state.evolve(resource=None, claim_by=None)
+    assert loaded.resource is None and loaded.claim_by is None
+
+
+def test_a_resource_and_a_claim_deadline_survive_the_round_trip(simulated_states):
+    state = simulated_states[-1].evolve(status="dispatched", resource="res-pm-1",
+                                        claim_by=simulated_states[-1].deadlines.started_at + 3_600_000)
+    assert decode_state(encode_state(state)) == state
 
 
 def test_a_version_one_state_still_loads():
@@ -80,7 +94,7 @@ def test_an_event_applied_under_version_one_is_still_a_duplicate():
 
 
 @pytest.mark.parametrize("record, message", [
-    ([3, "m-1"], "unknown schema version 3 \\(this build reads 1 to 2\\)"),
+    ([4, "m-1"], "unknown schema version 4 \\(this build reads 1 to 3\\)"),
     ({**V1, "sv": 99}, "unknown schema version 99"),
     ("hello", "unknown schema version None"),
     ([2, "m-1", 0], "matter state v2: malformed"),
