@@ -15,17 +15,40 @@ pytestmark = pytest.mark.integration
 GRID, OTHER_COMMUNITY = "c-d0-s1-k0-g1", "c-d0-s1-k1"
 
 
+class Serialised:
+    """The store with one call at a time: the projector's thread and the test's reads share it,
+    and a clickhouse-driver connection refuses two queries at once."""
+
+    def __init__(self, store) -> None:
+        self._store, self._lock = store, threading.Lock()
+
+    def __getattr__(self, name):
+        value = getattr(self._store, name)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            with self._lock:
+                return value(*args, **kwargs)
+        return call
+
+
 def dim(store) -> dict[str, tuple]:
     rows = store.query(f"SELECT unit_id, name, parent_id, l4, l5 FROM {store.table('org_units')} FINAL")
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
 @pytest.fixture
-def projector(store):
+def shared(store):
+    return Serialised(store)
+
+
+@pytest.fixture
+def projector(shared):
     """The live projector running in a thread while the test publishes org records."""
     from projections.app import build_projector
 
-    running = build_projector(store.settings, store, log=lambda _: None, progress_seconds=3600)
+    running = build_projector(shared.settings, shared, log=lambda _: None, progress_seconds=3600)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
     yield running
@@ -39,7 +62,8 @@ def until(store, what: str, condition) -> dict[str, tuple]:
     return wait_for(what, lambda: (found := dim(store)) and condition(found) and found, timeout=90, interval=0.2)
 
 
-def test_the_org_dimension_follows_renames_moves_and_retirements(own, store, projector):
+def test_the_org_dimension_follows_renames_moves_and_retirements(own, shared, projector):
+    store = shared
     units = {u.unit_id: u for u in build_org()}
     publish_org(store.settings, units.values())
     before = until(store, "every unit in the dimension", lambda d: len(d) == len(units))
