@@ -45,6 +45,10 @@ def lists_agreement(result) -> list[tuple[str, int, int]]:
     rows.append(("points awarded", sum(p["awarded"] for p in points), sum(want["points"].values())))
     if points:
         rows.append((f"points of {points[0]['resource']}", points[0]["awarded"], want["points"].get(points[0]["resource"], 0)))
+    wishes = getattr(lists, "wishes", None)
+    if wishes is not None:
+        rows += [(f"micro-wishes {name}", wishes[name], want["wishes"][name])
+                 for name in ("collected", "claimed", "fulfilled")]
     return rows
 
 

@@ -143,6 +143,10 @@ def _lists_csv(lists) -> str:
     q = lists.claim_seconds or {}
     w.writerow(["match", lists.matched, lists.gap, "" if lists.match_rate is None else f"{lists.match_rate:.4f}",
                 lists.claimed, q.get("p50", ""), q.get("p80", "")])
+    w.writerow([])
+    w.writerow(["section", "collected", "claimed", "fulfilled", "wish_rate"])
+    w.writerow(["wishes", lists.wishes["collected"], lists.wishes["claimed"], lists.wishes["fulfilled"],
+                "" if lists.wish_rate is None else f"{lists.wish_rate:.4f}"])
     for name, head, rows in blocks:
         w.writerow([])
         w.writerow(["section", *head])

@@ -109,7 +109,10 @@ class GroundTruth:
         for m in self:
             for award in m.points:
                 points[award["resource"]] += award["points"]
+        wishes = [m for m in self if m.category == "micro_wish" and m.status != "cancelled"]
         return {
+            "wishes": {"collected": len(wishes), "claimed": sum(bool(m.orders) for m in wishes),
+                       "fulfilled": sum(m.status == "closed" for m in wishes)},
             "supply": {c: {"needs": needs.get(c, 0), "resources": resources.get(c, 0)}
                        for c in sorted(set(needs) | set(resources))},
             "matched": sum(m.match == "matched" for m in self), "gap": sum(m.match == "gap" for m in self),
