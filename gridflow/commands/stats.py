@@ -137,7 +137,8 @@ def _lists_csv(lists) -> str:
               ("gaps", ["unit", "category", "gaps", "all_busy"], lists.gaps),
               ("report_ins", ["unit", "summoned", "on_time", "missed", "rate"], lists.report_ins),
               ("points", ["resource", "kind", "unit", "awarded", "redeemed", "balance"], lists.points),
-              ("points_by_unit", ["unit", "awarded", "redeemed"], lists.points_by_unit))
+              ("points_by_unit", ["unit", "awarded", "redeemed"], lists.points_by_unit),
+              ("points_by_community", ["community", "awarded", "redeemed", "balance"], lists.points_by_community))
     w.writerow([])
     w.writerow(["section", "matched", "gap", "match_rate", "claimed", "claim_p50_s", "claim_p80_s"])
     q = lists.claim_seconds or {}

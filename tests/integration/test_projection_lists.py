@@ -154,6 +154,8 @@ def test_the_lists_equal_what_the_street_did(store):
                           {"resource": "res-b", "kind": "unit", "unit": "", "awarded": 10, "redeemed": 0,
                            "balance": 10}]  # the wish m6: 5 + 5 on time
     assert got.points_by_unit == [{"unit": "cb-telecom", "awarded": 20, "redeemed": 12}]
+    # res-a (covers k1) and res-b (covers cm) both serve the community cm
+    assert got.points_by_community == [{"community": "cm", "awarded": 30, "redeemed": 12, "balance": 18}]
     assert got.wishes == {"collected": 2, "claimed": 1, "fulfilled": 1} and got.wish_rate == 0.5
     assert got.report_ins == [
         {"unit": "cb-gas", "summoned": 2, "on_time": 2, "missed": 0, "rate": 1.0,
@@ -192,6 +194,10 @@ def test_gridflow_stats_prints_the_lists(store):
     assert "微心愿 fulfilled" in table.stdout and "(1 fulfilled, 1 claimed, of 2 micro-wishes collected)" in table.stdout
     assert json.loads(as_json.stdout)["lists"]["wishes"] == {"collected": 2, "claimed": 1, "fulfilled": 1}
     assert json.loads(as_json.stdout)["lists"]["wish_rate"] == 0.5
+    assert json.loads(as_json.stdout)["lists"]["points_by_community"] == [
+        {"community": "cm", "awarded": 30, "redeemed": 12, "balance": 18}]
+    assert "积分 per community served" in table.stdout
     as_csv = gridflow(store.settings, "stats", "--lists", "--no-drill", "--format", "csv")
     rows = as_csv.stdout.splitlines()
     assert rows[rows.index("section,collected,claimed,fulfilled,wish_rate") + 1] == "wishes,2,1,1,0.5000"
+    assert rows[rows.index("section,community,awarded,redeemed,balance") + 1] == "points_by_community,cm,30,12,18"
