@@ -66,7 +66,8 @@ class GroundTruth:
     events: int = 0  # matter events in the stream (watermarks not counted)
     watermarks: int = 0
     last_event_at: int = 0
-    resources: list[dict] = field(default_factory=list)  # the simulated resources list: {id, kind, categories, covers, communities}
+    # the simulated resources list: {id, kind, categories, covers, communities}
+    resources: list[dict] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[MatterTruth]:
         return iter(self.matters.values())
