@@ -324,7 +324,7 @@ class PointsRedeemed(Event):
 
 
 @event("routed", derived=True, example={"place": "u-beijiang-c03", "unit": "u-beijiang-g02",
-                                        "level": "grid", "policy_version": "2026.1"})
+                                        "level": "grid", "policy_version": "2026.2"})
 class MatterRouted(Event):
     """The entry unit chosen from the reported place, the category and the priority."""
 
@@ -338,7 +338,7 @@ class MatterRouted(Event):
                                              "reason": "arrived", "accept_by": 1767261600000,
                                              "resolve_by": 1767628800000,
                                              "warn_at": [1767542400000, 1767594240000],
-                                             "policy_version": "2026.1"})
+                                             "policy_version": "2026.2"})
 class SlaStarted(Event):
     """Deadlines at a level, computed from the arrival time there. Re-issued on resume and reopen."""
 
@@ -393,7 +393,7 @@ class MatterEscalated(Event):
 @event("candidates_proposed", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
                                                      "category": "document_delivery",
                                                      "candidates": ["res-pm-0042", "cb-telecom-sanshui"],
-                                                     "scores": [0.95, 0.61], "policy_version": "2026.1"})
+                                                     "scores": [0.95, 0.61], "policy_version": "2026.2"})
 class CandidatesProposed(Event):
     """On arrival at a level, the resources that could take the order, best first (匹配)."""
 
@@ -408,7 +408,7 @@ class CandidatesProposed(Event):
 
 @event("no_resource", derived=True, example={"unit": "u-beijiang-g02", "level": "grid", "cycle": 1,
                                              "category": "elderly_care", "reason": "no_cover",
-                                             "policy_version": "2026.1"})
+                                             "policy_version": "2026.2"})
 class NoResource(Event):
     """A need no resource can take at this level: a gap on the resources list (缺口)."""
 

@@ -45,6 +45,17 @@ def lists_agreement(result) -> list[tuple[str, int, int]]:
     rows.append(("points awarded", sum(p["awarded"] for p in points), sum(want["points"].values())))
     if points:
         rows.append((f"points of {points[0]['resource']}", points[0]["awarded"], want["points"].get(points[0]["resource"], 0)))
+    by_community = getattr(lists, "points_by_community", None)
+    if by_community is not None and "points_by_community" in want:
+        rows.append(("communities with points", len(by_community), len(want["points_by_community"])))
+        if by_community:
+            top = by_community[0]
+            rows.append((f"points balance of {top['community']}", top["balance"],
+                         want["points_by_community"].get(top["community"], 0)))
+    wishes = getattr(lists, "wishes", None)
+    if wishes is not None:
+        rows += [(f"micro-wishes {name}", wishes[name], want["wishes"][name])
+                 for name in ("collected", "claimed", "fulfilled")]
     return rows
 
 

@@ -19,7 +19,12 @@ of the window (or now) that cover the unit, a unit below it or above it.
   deadlines, the report-in rate and the time from summons to report-in (p50, p80);
 - ``points``: per member or unit, points awarded on the scope's orders and redeemed until the
   window's end, and the difference (the balance, for the whole city and all time); and the same
-  per co-building unit (``points_by_unit``).
+  per co-building unit (``points_by_unit``) and per community the resources serve
+  (``points_by_community``: a community, level 4, of a covered unit);
+- ``wishes``: 微心愿 (category ``micro_wish``): wishes collected (valid micro-wish matters in the
+  scope), claimed (a member or unit took the order: a ``claimed`` event naming a resource) and
+  fulfilled (closed now: resolved and the resolution verified, 结案), and ``wish_rate``, the
+  fulfilment rate fulfilled / collected.
 """
 from __future__ import annotations
 
@@ -133,6 +138,19 @@ SELECT p_resource, sum(p_awarded) AS n_awarded, sum(p_redeemed) AS n_redeemed FR
 GROUP BY p_resource ORDER BY n_awarded DESC, p_resource LIMIT {int(limit)}"""
 
 
+WISH = "micro_wish"
+
+
+def wishes_sql(db: str, needs: str) -> str:
+    wishes = f"SELECT matter_id FROM ({needs}) WHERE need_category = {lit(WISH)}"
+    return f"""
+SELECT count() AS n_collected, countIf(w_claimed) AS n_claimed, countIf(is_closed) AS n_fulfilled FROM (
+  SELECT matter_id, is_closed, matter_id IN (
+      SELECT matter_id FROM {db}.events WHERE type = 'claimed' AND resource != '' AND matter_id IN ({wishes})
+    ) AS w_claimed
+  FROM {db}.matters WHERE valid AND matter_id IN ({wishes}))"""
+
+
 def gaps_sql(db: str, needs: str, limit: int) -> str:
     return f"""
 SELECT unit AS g_unit, category AS g_category, uniqExact(matter_id) AS n_gaps,
@@ -155,17 +173,25 @@ class Lists:
     report_ins: list[dict[str, Any]] = field(default_factory=list)  # unit, summoned, on_time, missed, rate, seconds
     points: list[dict[str, Any]] = field(default_factory=list)  # resource, kind, unit, awarded, redeemed, balance
     points_by_unit: list[dict[str, Any]] = field(default_factory=list)  # unit, awarded, redeemed
+    points_by_community: list[dict[str, Any]] = field(default_factory=list)  # community, awarded, redeemed, balance
+    wishes: dict[str, int] = field(default_factory=lambda: {"collected": 0, "claimed": 0, "fulfilled": 0})
 
     @property
     def match_rate(self) -> float | None:
         tried = self.matched + self.gap
         return self.matched / tried if tried else None
 
+    @property
+    def wish_rate(self) -> float | None:
+        """微心愿 fulfilment rate: fulfilled / collected."""
+        return self.wishes["fulfilled"] / self.wishes["collected"] if self.wishes["collected"] else None
+
     def to_dict(self) -> dict[str, Any]:
         return {"supply": self.supply, "matched": self.matched, "gap": self.gap, "match_rate": self.match_rate,
                 "claimed": self.claimed, "claim_seconds": self.claim_seconds, "orders": self.orders,
                 "gaps": self.gaps, "report_ins": self.report_ins, "points": self.points,
-                "points_by_unit": self.points_by_unit}
+                "points_by_unit": self.points_by_unit, "wishes": self.wishes, "wish_rate": self.wish_rate,
+                "points_by_community": self.points_by_community}
 
 
 def compute(store: Store, scope: Scope = Scope(), *, limit: int = 20) -> Lists:
@@ -203,10 +229,13 @@ def compute(store: Store, scope: Scope = Scope(), *, limit: int = 20) -> Lists:
                        "seconds": {name: float(x) for (name, _), x in zip(QUANTILES, r["q_in"])}
                        if int(r["n_in"]) else None}
                       for r in store.query_dicts(report_ins_sql(db, needs, limit))]
+    w = store.query_dicts(wishes_sql(db, needs))[0]
+    out.wishes = {"collected": int(w["n_collected"]), "claimed": int(w["n_claimed"]),
+                  "fulfilled": int(w["n_fulfilled"])}
     points = store.query_dicts(points_sql(db, needs, scope.until, 1_000_000))
     ids = [r["p_resource"] for r in points]
-    about = {r[0]: (r[1], r[2]) for r in store.query(
-        f"SELECT resource_id, kind, unit FROM {store.table('resource_list')} WHERE resource_id IN %(ids)s",
+    about = {r[0]: (r[1], r[2], r[3]) for r in store.query(
+        f"SELECT resource_id, kind, unit, covers FROM {store.table('resource_list')} WHERE resource_id IN %(ids)s",
         {"ids": ids})} if ids else {}
     everyone = [{"resource": r["p_resource"], "kind": about.get(r["p_resource"], ("", ""))[0],
                  "unit": about.get(r["p_resource"], ("", ""))[1], "awarded": int(r["n_awarded"]),
@@ -221,7 +250,27 @@ def compute(store: Store, scope: Scope = Scope(), *, limit: int = 20) -> Lists:
             totals[1] += r["redeemed"]
     out.points_by_unit = [{"unit": u, "awarded": a, "redeemed": d}
                           for u, (a, d) in sorted(units.items(), key=lambda kv: (-kv[1][0], kv[0]))][:limit]
+    out.points_by_community = points_by_community(store, everyone, {i: a[2] for i, a in about.items()}, limit)
     return out
+
+
+def points_by_community(store: Store, everyone: list[dict[str, Any]], covers: dict[str, str],
+                        limit: int) -> list[dict[str, Any]]:
+    """Points per community (level 4): the sums over the resources serving in it, i.e. covering
+    the community or a unit below it; a resource serving several communities counts in each, one
+    covering only units above a community in none."""
+    units = sorted({u for c in covers.values() for u in (c or "").split(",") if u})
+    community = {r[0]: r[1] for r in store.query(
+        f"SELECT unit_id, l4 FROM {store.table('org_units')} FINAL WHERE unit_id IN %(units)s AND l4 != ''",
+        {"units": units})} if units else {}
+    totals: dict[str, list[int]] = {}
+    for r in everyone:
+        for c in sorted({community[u] for u in (covers.get(r["resource"]) or "").split(",") if u in community}):
+            t = totals.setdefault(c, [0, 0])
+            t[0] += r["awarded"]
+            t[1] += r["redeemed"]
+    return [{"community": c, "awarded": a, "redeemed": d, "balance": a - d}
+            for c, (a, d) in sorted(totals.items(), key=lambda kv: (-kv[1][0], kv[0]))][:limit]
 
 
 def table(lists: Lists, limit: int | None = None) -> str:
@@ -231,7 +280,8 @@ def table(lists: Lists, limit: int | None = None) -> str:
     if limit is not None:
         lists = Lists(lists.scope, lists.supply, lists.matched, lists.gap, lists.claimed, lists.claim_seconds,
                       lists.orders[:limit], lists.gaps[:limit], lists.report_ins[:limit], lists.points[:limit],
-                      lists.points_by_unit[:limit])
+                      lists.points_by_unit[:limit], wishes=lists.wishes,
+                      points_by_community=lists.points_by_community[:limit])
 
     def grid(head: list[str], rows: list[list[str]]) -> list[str]:
         widths = [max(width(r[i]) for r in [head] + rows) for i in range(len(head))]
@@ -247,6 +297,9 @@ def table(lists: Lists, limit: int | None = None) -> str:
     q = lists.claim_seconds or {}
     out.append(f"{pad('time to claim', 24)}p50 {duration(q.get('p50'))} · p80 {duration(q.get('p80'))}"
                f"   ({lists.claimed} orders claimed after a dispatch)")
+    wish = lists.wishes
+    out.append(f"{pad('微心愿 fulfilled', 24)}{pct(lists.wish_rate)}   ({wish['fulfilled']} fulfilled, "
+               f"{wish['claimed']} claimed, of {wish['collected']} micro-wishes collected)")
     out += ["", "orders per resource"]
     out += grid(["#", "resource", "kind", "unit", "orders"],
                 [[str(i), o["resource"], o["kind"] or "-", o["unit"] or "-", str(o["orders"])]
@@ -265,6 +318,11 @@ def table(lists: Lists, limit: int | None = None) -> str:
         out += grid(["#", "unit", "awarded", "redeemed"],
                     [[str(i), u["unit"], str(u["awarded"]), str(u["redeemed"])]
                      for i, u in enumerate(lists.points_by_unit, start=1)])
+    if lists.points_by_community:
+        out += ["", "积分 per community served"]
+        out += grid(["#", "community", "awarded", "redeemed", "balance"],
+                    [[str(i), c["community"], str(c["awarded"]), str(c["redeemed"]), str(c["balance"])]
+                     for i, c in enumerate(lists.points_by_community, start=1)])
     if lists.report_ins:
         out += ["", "社区吹哨、部门报到: report-ins per summoned unit"]
         out += grid(["#", "unit", "summoned", "in time", "missed", "rate", "p50", "p80"],

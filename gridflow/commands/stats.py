@@ -137,12 +137,17 @@ def _lists_csv(lists) -> str:
               ("gaps", ["unit", "category", "gaps", "all_busy"], lists.gaps),
               ("report_ins", ["unit", "summoned", "on_time", "missed", "rate"], lists.report_ins),
               ("points", ["resource", "kind", "unit", "awarded", "redeemed", "balance"], lists.points),
-              ("points_by_unit", ["unit", "awarded", "redeemed"], lists.points_by_unit))
+              ("points_by_unit", ["unit", "awarded", "redeemed"], lists.points_by_unit),
+              ("points_by_community", ["community", "awarded", "redeemed", "balance"], lists.points_by_community))
     w.writerow([])
     w.writerow(["section", "matched", "gap", "match_rate", "claimed", "claim_p50_s", "claim_p80_s"])
     q = lists.claim_seconds or {}
     w.writerow(["match", lists.matched, lists.gap, "" if lists.match_rate is None else f"{lists.match_rate:.4f}",
                 lists.claimed, q.get("p50", ""), q.get("p80", "")])
+    w.writerow([])
+    w.writerow(["section", "collected", "claimed", "fulfilled", "wish_rate"])
+    w.writerow(["wishes", lists.wishes["collected"], lists.wishes["claimed"], lists.wishes["fulfilled"],
+                "" if lists.wish_rate is None else f"{lists.wish_rate:.4f}"])
     for name, head, rows in blocks:
         w.writerow([])
         w.writerow(["section", *head])

@@ -84,7 +84,8 @@ class Plan:
         self.clock_id = f"clock-{self.run_id}"
         self.truth = GroundTruth(self.run_id, seed, self.start_ms, days,
                                  resources=[dict(id=r.resource_id, kind=r.kind, categories=list(r.categories),
-                                                 covers=list(r.covers)) for r in self.resources])
+                                                 covers=list(r.covers), communities=communities(tree, r.covers))
+                                            for r in self.resources])
         self.factory = EventFactory(producer, clock_id=self.clock_id)
         self.now = self.start_ms  # simulated time of the newest event yielded
         self._consumed = False
@@ -193,3 +194,9 @@ class Plan:
 def plan(tree: OrgTree, policy: Policy, calendar: Calendar | None = None, **options) -> Plan:
     """The simulated stream for ``days`` days (see ``Plan``); pure and deterministic for a seed."""
     return Plan(tree, policy, calendar, **options)
+
+
+def communities(tree, covers) -> list[str]:
+    """The communities a resource serves: those of its covered units at or below community level."""
+    return sorted({tree.ancestor_at(u, Level.COMMUNITY).unit_id for u in covers
+                   if tree.get(u) is not None and tree.get(u).level >= Level.COMMUNITY})

@@ -66,7 +66,8 @@ class GroundTruth:
     events: int = 0  # matter events in the stream (watermarks not counted)
     watermarks: int = 0
     last_event_at: int = 0
-    resources: list[dict] = field(default_factory=list)  # the simulated resources list: {id, kind, categories, covers}
+    # the simulated resources list: {id, kind, categories, covers, communities}
+    resources: list[dict] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[MatterTruth]:
         return iter(self.matters.values())
@@ -109,7 +110,14 @@ class GroundTruth:
         for m in self:
             for award in m.points:
                 points[award["resource"]] += award["points"]
+        communities: Counter = Counter()
+        for r in self.resources:  # no redemptions in the simulation: a balance is what was awarded
+            for c in r.get("communities", ()):
+                communities[c] += points.get(r["id"], 0)
+        wishes = [m for m in self if m.category == "micro_wish" and m.status != "cancelled"]
         return {
+            "wishes": {"collected": len(wishes), "claimed": sum(bool(m.orders) for m in wishes),
+                       "fulfilled": sum(m.status == "closed" for m in wishes)},
             "supply": {c: {"needs": needs.get(c, 0), "resources": resources.get(c, 0)}
                        for c in sorted(set(needs) | set(resources))},
             "matched": sum(m.match == "matched" for m in self), "gap": sum(m.match == "gap" for m in self),
@@ -121,6 +129,7 @@ class GroundTruth:
             "report_ins_missed": sum(s["missed"] for m in self for s in m.summons),
             "report_ins_on_time": sum(not s["missed"] for m in self for s in m.summons),
             "points": dict(points),
+            "points_by_community": {c: n for c, n in communities.items() if n},
         }
 
     def write(self, path: str | Path) -> Path:

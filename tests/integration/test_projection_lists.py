@@ -66,6 +66,13 @@ MATTER_EVENTS = [
     reported("m4", T0 + 3 * H, "utility_repair", "k1"),  # nobody serves it: a gap at cm
     reported("m5", T0 + 4 * H, "utility_repair", "k2"),  # another gap at cm
     reported("m6", T0 + 5 * H, "micro_wish", "k2"),  # res-c withdrawn; res-b fits half (related): matched
+    ev("accepted", "m6", 1, T0 + 5 * H + MIN, unit="k2", handler="h-2"),
+    ev("claimed", "m6", 2, T0 + 5 * H + 3 * MIN, handler="h-cb-b", resource="res-b"),  # 微心愿 claimed
+    ev("resolved", "m6", 3, T0 + 6 * H, unit="k2", handler="h-cb-b"),
+    ev("verified", "m6", 4, T0 + 7 * H, verifier="h-9"),  # fulfilled
+    reported("m9", T0 + 8 * H, "micro_wish", "k1"),  # a micro-wish collected, then withdrawn: not counted
+    ev("cancelled", "m9", 1, T0 + 8 * H + MIN, reason="withdrawn"),
+    reported("m10", T0 + 9 * H, "micro_wish", "k1"),  # collected, open: the rate's denominator only
     reported("m7", T0 + 6 * H, "sanitation", "k1"),  # an incident: not matched
     ev("accepted", "m7", 1, T0 + 6 * H + MIN, unit="g1", handler="h-1"),
     ev("summoned", "m7", 2, T0 + 6 * H + 2 * MIN, unit="cb-gas", handler="h-1"),  # 社区吹哨: 2 h to report in
@@ -132,19 +139,24 @@ def test_the_lists_equal_what_the_street_did(store):
     project(store)
     got = lists.compute(store, Scope())
     assert got.supply == [
+        {"category": "micro_wish", "needs": 3, "resources": 0, "capacity": 0},
         {"category": "document_delivery", "needs": 2, "resources": 2, "capacity": 5},
         {"category": "utility_repair", "needs": 2, "resources": 0, "capacity": 0},
         {"category": "elderly_care", "needs": 1, "resources": 1, "capacity": 3},
-        {"category": "micro_wish", "needs": 1, "resources": 0, "capacity": 0},
     ]
-    assert (got.matched, got.gap, got.match_rate) == (4, 2, 4 / 6)
+    assert (got.matched, got.gap, got.match_rate) == (6, 2, 6 / 8)
     assert got.claimed == 2 and got.claim_seconds == {"p50": 1800.0, "p80": 1800.0}
-    assert got.orders == [{"resource": "res-b", "kind": "unit", "unit": "", "orders": 2},
+    assert got.orders == [{"resource": "res-b", "kind": "unit", "unit": "", "orders": 3},
                           {"resource": "res-a", "kind": "member", "unit": "cb-telecom", "orders": 1}]
     assert got.gaps == [{"unit": "cm", "category": "utility_repair", "gaps": 2, "all_busy": 0}]
     assert got.points == [{"resource": "res-a", "kind": "member", "unit": "cb-telecom", "awarded": 20,
-                           "redeemed": 12, "balance": 8}]
+                           "redeemed": 12, "balance": 8},
+                          {"resource": "res-b", "kind": "unit", "unit": "", "awarded": 10, "redeemed": 0,
+                           "balance": 10}]  # the wish m6: 5 + 5 on time
     assert got.points_by_unit == [{"unit": "cb-telecom", "awarded": 20, "redeemed": 12}]
+    # res-a (covers k1) and res-b (covers cm) both serve the community cm
+    assert got.points_by_community == [{"community": "cm", "awarded": 30, "redeemed": 12, "balance": 18}]
+    assert got.wishes == {"collected": 2, "claimed": 1, "fulfilled": 1} and got.wish_rate == 0.5
     assert got.report_ins == [
         {"unit": "cb-gas", "summoned": 2, "on_time": 2, "missed": 0, "rate": 1.0,
          "seconds": {"p50": 3600.0, "p80": 3600.0}},
@@ -161,6 +173,10 @@ def test_the_lists_equal_what_the_street_did(store):
         {"category": "elderly_care", "needs": 0, "resources": 1, "capacity": 3},
     ]
     assert (g2.matched, g2.gap, g2.claimed, g2.claim_seconds) == (2, 1, 1, {"p50": 1800.0, "p80": 1800.0})
+    assert g2.wishes == {"collected": 1, "claimed": 1, "fulfilled": 1} and g2.wish_rate == 1.0
+    # a window that ends before the open wish was reported, and a category that leaves wishes out
+    assert lists.compute(store, Scope(until=T0 + 9 * H)).wishes == {"collected": 1, "claimed": 1, "fulfilled": 1}
+    assert lists.compute(store, Scope(categories=("sanitation",))).wish_rate is None
     # a window before res-c withdrew: it counts, for the micro-wishes of g2
     early = lists.compute(store, Scope(unit="g2", until=T0 - 45 * MIN))
     assert {s["category"]: s["resources"] for s in early.supply}["micro_wish"] == 1
@@ -171,7 +187,18 @@ def test_gridflow_stats_prints_the_lists(store):
     project(store)
     table = gridflow(store.settings, "stats", "--lists", "--no-drill")
     assert table.returncode == 0, table.stderr
-    assert "三张清单" in table.stdout and "match rate" in table.stdout and "66.7%" in table.stdout
+    assert "三张清单" in table.stdout and "match rate" in table.stdout and "75.0%" in table.stdout
     assert "res-b" in table.stdout and "utility_repair" in table.stdout and "dept-urban" in table.stdout
     as_json = gridflow(store.settings, "stats", "--lists", "--no-drill", "--format", "json")
-    assert json.loads(as_json.stdout)["lists"]["matched"] == 4
+    assert json.loads(as_json.stdout)["lists"]["matched"] == 6
+    assert "微心愿 fulfilled" in table.stdout
+    assert "(1 fulfilled, 1 claimed, of 2 micro-wishes collected)" in table.stdout
+    assert json.loads(as_json.stdout)["lists"]["wishes"] == {"collected": 2, "claimed": 1, "fulfilled": 1}
+    assert json.loads(as_json.stdout)["lists"]["wish_rate"] == 0.5
+    assert json.loads(as_json.stdout)["lists"]["points_by_community"] == [
+        {"community": "cm", "awarded": 30, "redeemed": 12, "balance": 18}]
+    assert "积分 per community served" in table.stdout
+    as_csv = gridflow(store.settings, "stats", "--lists", "--no-drill", "--format", "csv")
+    rows = as_csv.stdout.splitlines()
+    assert rows[rows.index("section,collected,claimed,fulfilled,wish_rate") + 1] == "wishes,2,1,1,0.5000"
+    assert rows[rows.index("section,community,awarded,redeemed,balance") + 1] == "points_by_community,cm,30,12,18"

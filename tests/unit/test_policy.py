@@ -14,7 +14,7 @@ BASE = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
 
 def test_shipped_policy_loads_and_declares_every_kind():
     p = policy.load()
-    assert p.version == "2026.1"
+    assert p.version == "2026.2"
     assert {c.kind for c in p.categories.values()} == {"incident", "request"}
 
 

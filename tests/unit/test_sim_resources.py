@@ -8,8 +8,9 @@ from collections import Counter
 
 from events import policy as policy_module
 from events.calendar import Calendar
+from events.levels import Level
 from events.resources import Directory, decide_resource
-from events.state import CLAIMED, Context
+from events.state import CANCELLED, CLAIMED, CLOSED, Context
 from events.types import RESOURCE_TYPES, SlaBreached
 from gridflow.city import generate
 from gridflow.simulate import plan
@@ -60,10 +61,23 @@ def test_the_pipeline_derives_the_simulated_lists_and_the_escalation_path_stays_
             if e.TYPE == "points_awarded":
                 awarded[e.resource] += e.points
     assert dict(awarded) == lists["points"] and sum(awarded.values()) > 100
+    # every simulated resource serves one community (its own, or its grid's), and redeems nothing
+    assert all(len(r["communities"]) == 1 for r in truth.resources)
+    assert sum(lists["points_by_community"].values()) == sum(awarded.values())
+    assert all(r["communities"] == [tree.ancestor_at(r["covers"][0], Level.COMMUNITY).unit_id]
+               for r in truth.resources)
+    assert len(lists["points_by_community"]) > 1
     for m in truth:
         got = [dict(resource=e.resource, reason=e.reason, points=e.points)
                for e in log[m.matter_id] if e.TYPE == "points_awarded"]
         assert got == m.points, m.matter_id
+    # 微心愿: collected (not cancelled), claimed by a resource, fulfilled (closed: resolved and verified)
+    wishes = [m.matter_id for m in truth if m.category == "micro_wish" and states[m.matter_id].status != CANCELLED]
+    assert lists["wishes"] == {
+        "collected": len(wishes),
+        "claimed": sum(any(e.TYPE == "claimed" and e.resource for e in log[w]) for w in wishes),
+        "fulfilled": sum(states[w].status == CLOSED for w in wishes)}
+    assert lists["wishes"]["collected"] >= lists["wishes"]["fulfilled"] > 0 and lists["wishes"]["claimed"] > 0
     for m in truth:  # the escalation path, as without resources
         emitted = log[m.matter_id]
         assert [(e.level, e.deadline) for e in emitted if isinstance(e, SlaBreached)] == \

@@ -110,7 +110,7 @@ def test_a_reported_matter_enters_at_the_lowest_level_that_handles_its_category(
     d = w.send("reported", category=category, priority=priority, place=place, kind=kind)
     assert w.types(d) == ["reported", "routed", "sla_started"]
     routed, started = d.emit[1], d.emit[2]
-    assert (routed.unit, routed.level, routed.place, routed.policy_version) == (unit, level, place, "2026.1")
+    assert (routed.unit, routed.level, routed.place, routed.policy_version) == (unit, level, place, "2026.2")
     assert (started.unit, started.level, started.cycle, started.reason) == (unit, level, 1, "arrived")
     assert routed.event_id == derived_id("m1", "routed")
     assert started.event_id == derived_id("m1", "sla_started", level, 1, "arrived")

@@ -16,7 +16,7 @@ from events.types import DeadlineReached, Watermark
 from gridflow.city import generate
 from gridflow.simulate import plan
 
-PINNED = "162dd0557f8aa205086128fdfc4591103b9b7bc18e684991933fd99580e2f68b"
+PINNED = "4d18c9e3a7e6973dee8a9c4d37a68cc73551fde0ec0c5afda56936bc52a0f4dc"
 PINNED_EVENTS = 9282
 
 
