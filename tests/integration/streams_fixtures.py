@@ -396,3 +396,26 @@ def publish(pub: Publisher, steps: list[tuple[int, str, object]]) -> None:
 def scenario_until() -> int:
     return T0 + HOURS * H
 
+
+@pytest.fixture
+def stream_env(request, settings, kafka_bootstrap, tmp_path):
+    """(settings factory, tmp): each test's topics are deleted afterwards."""
+    made = []
+
+    def make(**kw):
+        s = stream_settings(settings, tmp_path, request.node.name[5:30].replace("_", "-"), **kw)
+        made.append(s)
+        return s
+
+    yield make, tmp_path
+    for s in made:
+        cleanup_topics(s)
+
+
+@pytest.fixture
+def running():
+    """Workers, publishers and log readers to close whatever happens."""
+    things = []
+    yield things
+    for thing in reversed(things):
+        (thing.stop if isinstance(thing, WorkerProcess) else thing.close)()

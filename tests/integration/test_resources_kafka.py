@@ -11,31 +11,9 @@ import pytest
 
 from events import codec
 from events.types import REGISTRY
-from streams_fixtures import MIN, T0, H, Log, Publisher, WorkerProcess, cleanup_topics, stream_settings
+from streams_fixtures import MIN, T0, H, Log, Publisher, WorkerProcess, running, stream_env  # noqa: F401
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def stream_env(request, settings, kafka_bootstrap, tmp_path):
-    made = []
-
-    def make(**kw):
-        s = stream_settings(settings, tmp_path, request.node.name[5:30].replace("_", "-"), **kw)
-        made.append(s)
-        return s
-
-    yield make, tmp_path
-    for s in made:
-        cleanup_topics(s)
-
-
-@pytest.fixture
-def running():
-    things = []
-    yield things
-    for thing in reversed(things):
-        (thing.stop if isinstance(thing, WorkerProcess) else thing.close)()
 
 
 def ev(type_name: str, key: str, n: int, at: int, **data):

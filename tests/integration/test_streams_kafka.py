@@ -10,35 +10,11 @@ import pytest
 
 from events.ids import derived_id
 from events.types import MatterReported
-from streams_fixtures import (EXPECTED_MATTER_REJECTIONS, MIN, T0, H, Log, Publisher, WorkerProcess, bad_records,
-                              cleanup_topics, context, org_units, publish, reference_run, scenario_steps,
-                              scenario_until, stream_settings, table_states)
+from streams_fixtures import (EXPECTED_MATTER_REJECTIONS, MIN, T0, H, Log, Publisher, WorkerProcess,  # noqa: F401
+                              bad_records, context, org_units, publish, reference_run, running, scenario_steps,
+                              scenario_until, stream_env, table_states)
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def stream_env(request, settings, kafka_bootstrap, tmp_path):
-    """(settings factory, tmp): each test's topics are deleted afterwards."""
-    made = []
-
-    def make(**kw):
-        s = stream_settings(settings, tmp_path, request.node.name[5:30].replace("_", "-"), **kw)
-        made.append(s)
-        return s
-
-    yield make, tmp_path
-    for s in made:
-        cleanup_topics(s)
-
-
-@pytest.fixture
-def running():
-    """Workers, publishers and log readers to close whatever happens."""
-    things = []
-    yield things
-    for thing in reversed(things):
-        (thing.stop if isinstance(thing, WorkerProcess) else thing.close)()
 
 
 def test_event_time_scenario_writes_exactly_the_derived_events_of_the_state_machine(stream_env, running):
